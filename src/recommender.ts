@@ -1,0 +1,38 @@
+/**
+ * The estimator contract every model shares (implicit's fit/recommend/similar_items/save).
+ * Users and items are dense indices; results are batch-first `TopK`.
+ */
+import type { Csr } from "./math/csr.ts";
+import type { TopK } from "./math/topk.ts";
+import type { Dataset } from "./types.ts";
+
+export interface RecommendOptions {
+  /** user → items to leave out (e.g. the training matrix); row u masks user u. */
+  readonly exclude?: Csr | null;
+}
+
+/** Dot-product factors that evaluation and ANN can score directly (query·item, no −log Q). */
+export interface Embeddings {
+  readonly dim: number;
+  /** nUsers × dim, row-major. */
+  readonly users: Float32Array;
+  /** nItems × dim, row-major. */
+  readonly items: Float32Array;
+}
+
+export interface Recommender {
+  /** Registry name, e.g. "popular", "itemcf". */
+  readonly kind: string;
+  fit(data: Dataset): Promise<this>;
+  /** Top-k items for each user index in `users`. */
+  recommend(users: Int32Array, k: number, opts?: RecommendOptions): TopK | Promise<TopK>;
+  /** Items most similar to each item in `items` (the item itself excluded). */
+  similarItems?(items: Int32Array, k: number): TopK;
+  /** Top-k for a user known only by a short recent history (items, most recent last). */
+  recommendFromItems?(recent: Int32Array, k: number, exclude?: Int32Array): TopK;
+  /** Present on factor models: lets eval use the blocked-matmul path. */
+  embeddings?(): Embeddings;
+  /** Hyper-parameters as given, for manifests and bench output. */
+  params(): Record<string, unknown>;
+  save(dir: string): Promise<void>;
+}
