@@ -20,12 +20,12 @@ export function defaultWorkers(): number {
  * Starts `n` workers on `url` with workerData from `data(i)` and resolves with each worker's
  * first message, in worker order. Rejects (and terminates the rest) if any worker fails.
  */
-export async function runWorkers<T>(url: URL, n: number, data: (i: number) => unknown, transfer?: (i: number) => Transferable[]): Promise<T[]> {
+export async function runWorkers<T>(url: URL, n: number, data: (i: number) => unknown, transfer?: (i: number) => ArrayBuffer[]): Promise<T[]> {
   const workers: Worker[] = [];
   try {
     return await Promise.all(
       Array.from({ length: n }, (_, i) => {
-        const w = new Worker(url, { workerData: data(i), transferList: transfer?.(i) as never });
+        const w = new Worker(url, { workerData: data(i), transferList: transfer?.(i) ?? [] });
         workers.push(w);
         return new Promise<T>((resolve, reject) => {
           w.once("message", (m: T) => resolve(m));
