@@ -1,0 +1,39 @@
+/** Small helpers shared by bench suites. */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+
+/** Peak resident set size of this process so far, in MB. */
+export function peakRssMB(): number {
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+/** Wall-clock seconds of an async function. */
+export async function timed<T>(fn: () => Promise<T> | T): Promise<[T, number]> {
+  const t0 = performance.now();
+  const v = await fn();
+  return [v, (performance.now() - t0) / 1000];
+}
+
+/** Value of `--name v` in suite args, or the fallback. */
+export function arg(args: readonly string[], name: string, fallback: string): string {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : fallback;
+}
+
+/**
+ * Runs a peer script from ../shared/peers with Debian's python3 and returns its one JSON line,
+ * or null (with the reason) when the peer or its Python packages are not installed.
+ */
+export function runPeer(script: string, args: string[], peersDir = "../shared/peers"): { result: Record<string, unknown> | null; reason?: string } {
+  const path = `${peersDir}/${script}`;
+  if (!existsSync(path)) return { result: null, reason: `${path} not found` };
+  if (!existsSync("/usr/bin/python3")) return { result: null, reason: "/usr/bin/python3 not found" };
+  const p = spawnSync("/usr/bin/python3", [path, ...args], { encoding: "utf8", maxBuffer: 64 << 20 });
+  if (p.status !== 0) return { result: null, reason: `${script} exited ${p.status}: ${p.stderr.trim().split("\n").pop()}` };
+  const line = p.stdout.trim().split("\n").pop() ?? "";
+  try {
+    return { result: JSON.parse(line) as Record<string, unknown> };
+  } catch {
+    return { result: null, reason: `${script} printed no JSON line` };
+  }
+}
