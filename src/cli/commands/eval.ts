@@ -1,0 +1,78 @@
+/** `recallkit eval --dataset D --model m1[,m2...] [--param m.key=v] [--k 20,100] [--merge-k 200] [--json]` */
+import { RecallkitError } from "../../errors.ts";
+import { type ChannelReport, evaluateChannels } from "../../eval/channels.ts";
+import type { MergeStrategy } from "../../recall/merge.ts";
+import { createModel, loadModel, modelNames } from "../../registry.ts";
+import { parse, paramsFor, parseKs } from "../args.ts";
+import { Progress } from "../progress.ts";
+import { datasetFrom } from "./shared.ts";
+
+const HELP = `usage: recallkit eval --dataset NAME|PATH --model NAME[,NAME...] [options]
+
+Full-ranking evaluation (training items masked) of each model and, with several models, of their
+merge. Prints Recall/NDCG/HitRate/Precision/MRR/MAP at each K, coverage, average popularity,
+Gini and long-tail share.
+
+options:
+  --dataset D          dataset name (resolved in RECALLKIT_DATA or --data-dir) or path
+  --model M[,M...]     models: ${modelNames().join(", ")}
+  --artifact DIR       evaluate a saved model instead of training one (repeatable)
+  --param m.key=v      model option (repeatable); "key=v" when one model is named
+  --k 20,100           cut-offs (default 20,100)
+  --merge-k N          size of the merged list (default 200 with several models; 0 = no merge)
+  --merge S[,S]        roundRobin (spec Code 5-2, default), priority (Code 5-1), or both
+  --json               one JSON line per model and per merge
+  --data-dir DIR       where named datasets live (default $RECALLKIT_DATA)
+  --skip-bad-rows      count and report malformed input rows instead of failing`;
+
+export async function run(argv: string[]): Promise<void> {
+  const { values } = parse(argv, {
+    dataset: { type: "string" },
+    model: { type: "string" },
+    artifact: { type: "string", multiple: true },
+    param: { type: "string", multiple: true },
+    k: { type: "string" },
+    "merge-k": { type: "string" },
+    merge: { type: "string" },
+  });
+  if (values.help) return void console.log(HELP);
+  const names = values.model === undefined ? [] : values.model.split(",").filter((s) => s.length > 0);
+  const artifacts = values.artifact ?? [];
+  const params = paramsFor(names, values.param ?? []);
+  const channels = names.map((n) => ({ name: n, model: createModel(n, params.get(n)) }));
+  for (const dir of artifacts) channels.push({ name: dir, model: await loadModel(dir) });
+  if (channels.length === 0) throw new RecallkitError("RK_ERR_INVALID_ARGUMENT", `no model given: pass --model NAME (${modelNames().join(", ")}) or --artifact DIR`);
+  const ds = await datasetFrom(values);
+  const ks = parseKs(values.k, [20, 100]);
+  const progress = new Map<string, Progress>();
+  const result = await evaluateChannels(ds, channels, {
+    ks,
+    fit: artifacts.length === 0,
+    ...(values["merge-k"] === undefined ? {} : { mergeK: Number(values["merge-k"]) }),
+    strategies: (values.merge ?? "roundRobin").split(",") as MergeStrategy[],
+    onLog: (m) => process.stderr.write(`${m}\n`),
+    onProgress: (label, done, total) => {
+      let p = progress.get(label);
+      if (p === undefined) progress.set(label, (p = new Progress(`eval ${label}`, total, "users", values.json)));
+      p.update(done);
+    },
+  });
+  for (const r of [...result.channels, ...result.merged]) printReport(ds.name, r, values.json === true);
+}
+
+export function printReport(dataset: string, r: ChannelReport, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify({ dataset, model: r.name, params: r.params, users: r.users, metrics: r.metrics, seconds: r.seconds }));
+    return;
+  }
+  const ks = [...new Set(Object.keys(r.metrics).map((k) => Number(k.split("@")[1])))].filter(Number.isFinite).sort((a, b) => a - b);
+  const cols = ["recall", "ndcg", "hitrate", "precision", "mrr", "map", "coverage", "avgpop", "gini", "longtail"];
+  console.log(`\n${r.name} on ${dataset} (${r.users} users; train ${r.seconds.train.toFixed(1)}s, eval ${r.seconds.eval.toFixed(1)}s)`);
+  console.log(`  ${"K".padStart(4)} ${cols.map((c) => c.padStart(9)).join(" ")}`);
+  for (const k of ks) console.log(`  ${String(k).padStart(4)} ${cols.map((c) => fmt(r.metrics[`${c}@${k}`]).padStart(9)).join(" ")}`);
+}
+
+function fmt(v: number | undefined): string {
+  if (v === undefined) return "-";
+  return Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(4);
+}

@@ -1,0 +1,109 @@
+/**
+ * Evaluates several recall channels and their merge in one run (spec §5.1.4, DESIGN §5): each
+ * channel is fitted, evaluated alone, and its top-`mergeK` lists are merged round-robin (or by
+ * priority) and evaluated the same way.
+ */
+import { userItemCsr } from "../data/matrix.ts";
+import { assert } from "../errors.ts";
+import type { Csr } from "../math/csr.ts";
+import { TopK } from "../math/topk.ts";
+import { type MergeStrategy, mergeTopK } from "../recall/merge.ts";
+import type { Recommender } from "../recommender.ts";
+import type { Dataset } from "../types.ts";
+import { evaluate, evaluateTopK } from "./evaluate.ts";
+
+export interface ChannelReport {
+  readonly name: string;
+  readonly params: Record<string, unknown>;
+  readonly users: number;
+  readonly metrics: Record<string, number>;
+  readonly seconds: { train: number; eval: number };
+}
+
+export interface EvaluateChannelsOptions {
+  readonly ks?: readonly number[];
+  /** Merge the channels' top-mergeK lists (default: no merge with one channel, 200 with several). */
+  readonly mergeK?: number;
+  readonly strategies?: readonly MergeStrategy[];
+  /** Fit each model first (default true; false for models loaded from artifacts). */
+  readonly fit?: boolean;
+  readonly onLog?: (msg: string) => void;
+  readonly onProgress?: (label: string, done: number, total: number) => void;
+}
+
+/** Users that have at least one test interaction. */
+export function testUsers(test: Csr): Int32Array {
+  const u: number[] = [];
+  for (let r = 0; r < test.nRows; r++) if (test.offsets[r + 1] > test.offsets[r]) u.push(r);
+  return Int32Array.from(u);
+}
+
+/** Top-k lists for `users` through `recommend`, in batches (seen items masked). */
+export async function recommendAll(model: Recommender, users: Int32Array, k: number, exclude: Csr, batch = 4096): Promise<TopK[]> {
+  const parts: TopK[] = [];
+  for (let s = 0; s < users.length; s += batch) parts.push(await model.recommend(users.subarray(s, s + batch), k, { exclude }));
+  return parts;
+}
+
+export async function evaluateChannels(
+  data: Dataset,
+  channels: readonly { name: string; model: Recommender }[],
+  opts: EvaluateChannelsOptions = {},
+): Promise<{ channels: ChannelReport[]; merged: ChannelReport[] }> {
+  assert(data.test !== null, () => `dataset "${data.name}" has no test split to evaluate on`);
+  const nU = data.users.size;
+  const nI = data.items.size;
+  const train = userItemCsr(data.train, nU, nI);
+  const test = userItemCsr(data.test, nU, nI);
+  const mergeK = opts.mergeK ?? (channels.length > 1 ? 200 : 0);
+  const ks = [...new Set([...(opts.ks ?? [20, 100]), ...(mergeK > 0 ? [mergeK] : [])])].sort((a, b) => a - b);
+  const log = opts.onLog ?? (() => {});
+  const reports: ChannelReport[] = [];
+  const lists: { name: string; lists: TopK }[] = [];
+  const users = testUsers(test);
+  for (const { name, model } of channels) {
+    const t0 = performance.now();
+    if (opts.fit ?? true) {
+      log(`${name}: fitting`);
+      await model.fit(data);
+    }
+    const t1 = performance.now();
+    const r = await evaluate(model, train, test, { ks, users, onProgress: (d, t) => opts.onProgress?.(name, d, t) });
+    const t2 = performance.now();
+    reports.push({ name, params: model.params(), users: r.users, metrics: r.metrics, seconds: { train: (t1 - t0) / 1000, eval: (t2 - t1) / 1000 } });
+    log(`${name}: recall@${ks[0]}=${r.metrics[`recall@${ks[0]}`]?.toFixed(4)} (${((t2 - t0) / 1000).toFixed(1)}s)`);
+    if (mergeK > 0) lists.push({ name, lists: concatTopK(await recommendAll(model, users, mergeK, train)) });
+  }
+  const merged: ChannelReport[] = [];
+  if (mergeK > 0) {
+    for (const strategy of opts.strategies ?? ["roundRobin"]) {
+      const t0 = performance.now();
+      const m = mergeTopK(lists, mergeK, { strategy });
+      const r = evaluateTopK(m, users, train, test, { ks });
+      merged.push({
+        name: `merge/${strategy}`,
+        params: { strategy, k: mergeK, channels: channels.map((c) => c.name) },
+        users: r.users,
+        metrics: r.metrics,
+        seconds: { train: 0, eval: (performance.now() - t0) / 1000 },
+      });
+    }
+  }
+  return { channels: reports, merged };
+}
+
+/** Stacks batch TopKs (same k) into one. */
+function concatTopK(parts: TopK[]): TopK {
+  if (parts.length === 1) return parts[0];
+  const k = parts[0].k;
+  const n = parts.reduce((s, p) => s + p.n, 0);
+  const out = new TopK(n, k);
+  let r = 0;
+  for (const p of parts) {
+    out.ids.set(p.ids, r * k);
+    out.scores.set(p.scores, r * k);
+    out.counts.set(p.counts, r);
+    r += p.n;
+  }
+  return out;
+}

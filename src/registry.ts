@@ -1,0 +1,64 @@
+/**
+ * Model registry: the names the CLI, config files and artifacts use ("itemcf" → ItemCF). Each entry
+ * creates a model from plain options and loads a saved artifact of its kind.
+ */
+import { RecallkitError } from "./errors.ts";
+import { readArtifact } from "./io/artifact.ts";
+import { InvertedIndex, type InvertedIndexOptions } from "./recall/inverted-index.ts";
+import { Popular, type PopularOptions } from "./recall/popular.ts";
+import type { Recommender } from "./recommender.ts";
+
+export interface ModelEntry {
+  readonly summary: string;
+  /** Option names the model accepts (unknown ones are rejected with a clear error). */
+  readonly options: readonly string[];
+  create(options: Record<string, unknown>): Recommender;
+  load(dir: string): Promise<Recommender>;
+}
+
+const registry = new Map<string, ModelEntry>();
+
+export function registerModel(name: string, entry: ModelEntry): void {
+  registry.set(name, entry);
+}
+
+export function modelNames(): string[] {
+  return [...registry.keys()];
+}
+
+export function modelEntry(name: string): ModelEntry {
+  const e = registry.get(name);
+  if (e === undefined) throw new RecallkitError("RK_ERR_INVALID_ARGUMENT", `unknown model "${name}"; known models: ${modelNames().join(", ")}`);
+  return e;
+}
+
+/** Creates a model by name, rejecting options it does not know. */
+export function createModel(name: string, options: Record<string, unknown> = {}): Recommender {
+  const e = modelEntry(name);
+  for (const k of Object.keys(options)) {
+    if (!e.options.includes(k)) {
+      throw new RecallkitError("RK_ERR_INVALID_ARGUMENT", `model "${name}" has no option "${k}"; its options are: ${e.options.join(", ") || "(none)"}`);
+    }
+  }
+  return e.create(options);
+}
+
+/** Loads any saved model, dispatching on its manifest's type. */
+export async function loadModel(dir: string): Promise<Recommender> {
+  const a = await readArtifact(dir);
+  return modelEntry(a.manifest.type).load(dir);
+}
+
+registerModel("popular", {
+  summary: "global most-popular list (spec §5.1.1 热门爆款), optional time decay",
+  options: ["halfLifeSec", "distinctUsers"],
+  create: (o) => new Popular(o as PopularOptions),
+  load: (d) => Popular.load(d),
+});
+
+registerModel("inverted-index", {
+  summary: "attribute inverted index: per-value lists sorted by a posterior metric (spec §5.1.1)",
+  options: ["fields", "sortBy", "ctrPrior", "listSize", "recencyHalfLife", "topValues"],
+  create: (o) => new InvertedIndex(o as InvertedIndexOptions),
+  load: (d) => InvertedIndex.load(d),
+});
