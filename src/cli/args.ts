@@ -1,5 +1,7 @@
 /** Argument helpers shared by the CLI commands (node:util parseArgs underneath). */
-import { parseArgs } from "node:util";
+import { type ParseArgsConfig, parseArgs } from "node:util";
+
+export type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig["options"]>;
 import { RecallkitError } from "../errors.ts";
 
 export type Flags = Record<string, string | boolean | string[] | undefined>;
@@ -9,11 +11,12 @@ export const commonOptions = {
   "data-dir": { type: "string" },
   "skip-bad-rows": { type: "boolean" },
   help: { type: "boolean", short: "h" },
-} as const;
+} as const satisfies ParseArgsOptionsConfig;
 
-export function parse<O extends Parameters<typeof parseArgs>[0]["options"]>(argv: string[], options: O) {
+export function parse<const O extends ParseArgsOptionsConfig>(argv: string[], options: O) {
   try {
-    return parseArgs({ args: argv, options: { ...commonOptions, ...options }, allowPositionals: true, strict: true });
+    const all = { ...commonOptions, ...options } as typeof commonOptions & O;
+    return parseArgs({ args: argv, options: all, allowPositionals: true, strict: true });
   } catch (err) {
     throw new RecallkitError("RK_ERR_INVALID_ARGUMENT", (err as Error).message);
   }

@@ -10,13 +10,24 @@ export interface MatrixOptions {
 }
 
 /** user → items matrix (nUsers × nItems), rows sorted by item. */
-export function userItemCsr(log: Interactions, nUsers: number, nItems: number, opts: MatrixOptions = {}): Csr {
-  if ((opts.values ?? "binary") === "binary") return buildCsr(nUsers, nItems, log.users, log.items, null, "one");
+export function userItemCsr(
+  log: Interactions,
+  nUsers: number,
+  nItems: number,
+  opts: MatrixOptions = {},
+): Csr {
+  if ((opts.values ?? "binary") === "binary")
+    return buildCsr(nUsers, nItems, log.users, log.items, null, "one");
   const w = log.weights ?? new Float32Array(log.length).fill(1);
   return buildCsr(nUsers, nItems, log.users, log.items, w, opts.duplicates ?? "sum");
 }
 
 /** item → users matrix (nItems × nUsers). */
-export function itemUserCsr(log: Interactions, nUsers: number, nItems: number, opts: MatrixOptions = {}): Csr {
+export function itemUserCsr(
+  log: Interactions,
+  nUsers: number,
+  nItems: number,
+  opts: MatrixOptions = {},
+): Csr {
   return transposeCsr(userItemCsr(log, nUsers, nItems, opts));
 }

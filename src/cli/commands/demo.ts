@@ -3,7 +3,7 @@
  * channel, evaluate each and their round-robin merge, save artifacts, and answer one request.
  */
 import { join } from "node:path";
-import { synthesize } from "../../data/index.ts";
+import { resolveDataset } from "../../data/index.ts";
 import { userItemCsr } from "../../data/matrix.ts";
 import { evaluateChannels } from "../../eval/channels.ts";
 import { mergeChannels } from "../../recall/merge.ts";
@@ -31,7 +31,7 @@ export async function run(argv: string[]): Promise<void> {
   if (values.help) return void console.log(HELP);
   const json = values.json === true;
   const t0 = performance.now();
-  const ds = synthesize({ seed: Number(values.seed), nUsers: Number(values.users), nItems: Number(values.items) });
+  const ds = await resolveDataset(`synthetic:seed=${values.seed},users=${values.users},items=${values.items}`);
   process.stderr.write(`synthetic dataset: ${ds.users.size} users, ${ds.items.size} items, ${ds.train.length} train / ${ds.test?.length ?? 0} test interactions\n`);
   const names = DEMO_CHANNELS.filter((n) => modelNames().includes(n));
   const channels = names.map((name) => ({ name, model: createModel(name) }));
