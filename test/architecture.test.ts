@@ -55,7 +55,10 @@ test("imports flow one way and the four dimensions stay independent", () => {
       if (!target.startsWith(SRC)) continue;
       const to = part(target);
       if (to === from) continue;
-      assert.ok(to in LEVEL && from in LEVEL, `${relative(SRC, f)}: unknown module group "${to in LEVEL ? from : to}" (add it to LEVEL)`);
+      assert.ok(
+        to in LEVEL && from in LEVEL,
+        `${relative(SRC, f)}: unknown module group "${to in LEVEL ? from : to}" (add it to LEVEL)`,
+      );
       const ok = LEVEL[to] <= LEVEL[from] && !(DIMENSIONS.has(from) && DIMENSIONS.has(to));
       if (!ok) bad.push(`${relative(SRC, f)} imports ${m[1]}`);
     }

@@ -2,6 +2,7 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
 
 export type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig["options"]>;
+
 import { RecallkitError } from "../errors.ts";
 
 export type Flags = Record<string, string | boolean | string[] | undefined>;
@@ -13,7 +14,17 @@ export const commonOptions = {
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsOptionsConfig;
 
-export function parse<const O extends ParseArgsOptionsConfig>(argv: string[], options: O) {
+export function parse<const O extends ParseArgsOptionsConfig>(
+  argv: string[],
+  options: O,
+): ReturnType<
+  typeof parseArgs<{
+    args: string[];
+    options: typeof commonOptions & O;
+    allowPositionals: true;
+    strict: true;
+  }>
+> {
   try {
     const all = { ...commonOptions, ...options } as typeof commonOptions & O;
     return parseArgs({ args: argv, options: all, allowPositionals: true, strict: true });
@@ -39,7 +50,10 @@ export function parseParam(s: string): [string, unknown] {
  * Splits `--param` values among models: "itemcf.neighbors=200" targets one model; a bare
  * "neighbors=200" is allowed only when one model is named.
  */
-export function paramsFor(models: readonly string[], params: readonly string[]): Map<string, Record<string, unknown>> {
+export function paramsFor(
+  models: readonly string[],
+  params: readonly string[],
+): Map<string, Record<string, unknown>> {
   const out = new Map(models.map((m) => [m, {} as Record<string, unknown>]));
   for (const p of params) {
     const [key, value] = parseParam(p);
@@ -47,7 +61,11 @@ export function paramsFor(models: readonly string[], params: readonly string[]):
     const target = dot > 0 && out.has(key.slice(0, dot)) ? key.slice(0, dot) : null;
     if (target !== null) (out.get(target) as Record<string, unknown>)[key.slice(dot + 1)] = value;
     else if (models.length === 1) (out.get(models[0]) as Record<string, unknown>)[key] = value;
-    else throw new RecallkitError("RK_ERR_INVALID_ARGUMENT", `--param "${p}": with several models, prefix the key with the model name (e.g. ${models[0]}.${key}=...)`);
+    else
+      throw new RecallkitError(
+        "RK_ERR_INVALID_ARGUMENT",
+        `--param "${p}": with several models, prefix the key with the model name (e.g. ${models[0]}.${key}=...)`,
+      );
   }
   return out;
 }
@@ -56,7 +74,8 @@ export function paramsFor(models: readonly string[], params: readonly string[]):
 export function parseKs(s: string | undefined, fallback: number[]): number[] {
   if (s === undefined) return fallback;
   const ks = s.split(",").map(Number);
-  if (ks.some((k) => !Number.isInteger(k) || k <= 0)) throw new RecallkitError("RK_ERR_INVALID_ARGUMENT", `--k "${s}": expected positive integers like 20,100`);
+  if (ks.some((k) => !Number.isInteger(k) || k <= 0))
+    throw new RecallkitError("RK_ERR_INVALID_ARGUMENT", `--k "${s}": expected positive integers like 20,100`);
   return ks;
 }
 

@@ -2,13 +2,28 @@
 /** `recallkit <command>`: data, train, eval, recommend, bench, demo. */
 import { RecallkitError } from "../errors.ts";
 
-const commands: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<void> }> }> = {
+const commands: Record<
+  string,
+  { summary: string; load: () => Promise<{ run(argv: string[]): Promise<void> }> }
+> = {
   data: { summary: "inspect | synth | split | convert datasets", load: () => import("./commands/data.ts") },
   train: { summary: "fit a model and save its artifact", load: () => import("./commands/train.ts") },
-  eval: { summary: "full-ranking evaluation of models and their merge", load: () => import("./commands/eval.ts") },
-  recommend: { summary: "top-k items for a user or a recent history from a saved model", load: () => import("./commands/recommend.ts") },
-  bench: { summary: "run a benchmark suite (repo checkouts only)", load: () => import("./commands/bench.ts") },
-  demo: { summary: "train, evaluate and query every channel on the synthetic dataset", load: () => import("./commands/demo.ts") },
+  eval: {
+    summary: "full-ranking evaluation of models and their merge",
+    load: () => import("./commands/eval.ts"),
+  },
+  recommend: {
+    summary: "top-k items for a user or a recent history from a saved model",
+    load: () => import("./commands/recommend.ts"),
+  },
+  bench: {
+    summary: "run a benchmark suite (repo checkouts only)",
+    load: () => import("./commands/bench.ts"),
+  },
+  demo: {
+    summary: "train, evaluate and query every channel on the synthetic dataset",
+    load: () => import("./commands/demo.ts"),
+  },
 };
 
 function usage(): string {

@@ -25,7 +25,9 @@ export class Progress {
     const width = 24;
     const bar = "█".repeat(Math.round(frac * width)).padEnd(width, "░");
     const eta = rate > 0 && this.total > done ? `ETA ${fmtSec((this.total - done) / rate)}` : "";
-    process.stderr.write(`\r${this.label} ${bar} ${(frac * 100).toFixed(0).padStart(3)}% ${fmtRate(rate)} ${this.unit}/s ${eta} ${note}\x1b[K`);
+    process.stderr.write(
+      `\r${this.label} ${bar} ${(frac * 100).toFixed(0).padStart(3)}% ${fmtRate(rate)} ${this.unit}/s ${eta} ${note}\x1b[K`,
+    );
   }
 
   done(note = ""): void {

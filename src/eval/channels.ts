@@ -39,9 +39,16 @@ export function testUsers(test: Csr): Int32Array {
 }
 
 /** Top-k lists for `users` through `recommend`, in batches (seen items masked). */
-export async function recommendAll(model: Recommender, users: Int32Array, k: number, exclude: Csr, batch = 4096): Promise<TopK[]> {
+export async function recommendAll(
+  model: Recommender,
+  users: Int32Array,
+  k: number,
+  exclude: Csr,
+  batch = 4096,
+): Promise<TopK[]> {
   const parts: TopK[] = [];
-  for (let s = 0; s < users.length; s += batch) parts.push(await model.recommend(users.subarray(s, s + batch), k, { exclude }));
+  for (let s = 0; s < users.length; s += batch)
+    parts.push(await model.recommend(users.subarray(s, s + batch), k, { exclude }));
   return parts;
 }
 
@@ -68,10 +75,22 @@ export async function evaluateChannels(
       await model.fit(data);
     }
     const t1 = performance.now();
-    const r = await evaluate(model, train, test, { ks, users, onProgress: (d, t) => opts.onProgress?.(name, d, t) });
+    const r = await evaluate(model, train, test, {
+      ks,
+      users,
+      onProgress: (d, t) => opts.onProgress?.(name, d, t),
+    });
     const t2 = performance.now();
-    reports.push({ name, params: model.params(), users: r.users, metrics: r.metrics, seconds: { train: (t1 - t0) / 1000, eval: (t2 - t1) / 1000 } });
-    log(`${name}: recall@${ks[0]}=${r.metrics[`recall@${ks[0]}`]?.toFixed(4)} (${((t2 - t0) / 1000).toFixed(1)}s)`);
+    reports.push({
+      name,
+      params: model.params(),
+      users: r.users,
+      metrics: r.metrics,
+      seconds: { train: (t1 - t0) / 1000, eval: (t2 - t1) / 1000 },
+    });
+    log(
+      `${name}: recall@${ks[0]}=${r.metrics[`recall@${ks[0]}`]?.toFixed(4)} (${((t2 - t0) / 1000).toFixed(1)}s)`,
+    );
     if (mergeK > 0) lists.push({ name, lists: concatTopK(await recommendAll(model, users, mergeK, train)) });
   }
   const merged: ChannelReport[] = [];

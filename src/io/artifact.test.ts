@@ -20,10 +20,14 @@ test(".npy round trip and NumPy's header layout", () => {
 test("artifacts are written atomically and verified on read", async () => {
   const root = await mkdtemp(join(tmpdir(), "rk-art-"));
   const dir = join(root, "model");
-  await writeArtifact(dir, { type: "demo", params: { k: 1 } }, {
-    "v.npy": { npy: Int32Array.from([1, 2, 3]), shape: [3] },
-    "m.json": { json: { a: 1 } },
-  });
+  await writeArtifact(
+    dir,
+    { type: "demo", params: { k: 1 } },
+    {
+      "v.npy": { npy: Int32Array.from([1, 2, 3]), shape: [3] },
+      "m.json": { json: { a: 1 } },
+    },
+  );
   const a = await readArtifact(dir, "demo");
   assert.deepEqual(Array.from((await a.npy("v.npy")).data), [1, 2, 3]);
   assert.deepEqual(await a.json("m.json"), { a: 1 });

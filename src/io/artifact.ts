@@ -83,21 +83,32 @@ export async function readArtifact(dir: string, expectedType?: string): Promise<
   try {
     manifest = JSON.parse(await readFile(mpath, "utf8")) as Manifest;
   } catch (err) {
-    throw new RecallkitError("RK_ERR_ARTIFACT", `${mpath}: cannot read the manifest (${(err as Error).message})`, {
-      cause: err,
-    });
+    throw new RecallkitError(
+      "RK_ERR_ARTIFACT",
+      `${mpath}: cannot read the manifest (${(err as Error).message})`,
+      {
+        cause: err,
+      },
+    );
   }
   if (typeof manifest.type !== "string" || typeof manifest.files !== "object") {
     throw new RecallkitError("RK_ERR_ARTIFACT", `${mpath}: not a recallkit manifest (no type/files)`);
   }
   if (expectedType !== undefined && manifest.type !== expectedType) {
-    throw new RecallkitError("RK_ERR_ARTIFACT", `${mpath}: artifact is a "${manifest.type}", expected "${expectedType}"`);
+    throw new RecallkitError(
+      "RK_ERR_ARTIFACT",
+      `${mpath}: artifact is a "${manifest.type}", expected "${expectedType}"`,
+    );
   }
   if (manifest.version > ARTIFACT_VERSION) {
-    throw new RecallkitError("RK_ERR_ARTIFACT", `${mpath}: version ${manifest.version} is newer than this recallkit reads`);
+    throw new RecallkitError(
+      "RK_ERR_ARTIFACT",
+      `${mpath}: version ${manifest.version} is newer than this recallkit reads`,
+    );
   }
   const need = (name: string) => {
-    if (!(name in manifest.files)) throw new RecallkitError("RK_ERR_ARTIFACT", `${mpath}: no payload "${name}"`);
+    if (!(name in manifest.files))
+      throw new RecallkitError("RK_ERR_ARTIFACT", `${mpath}: no payload "${name}"`);
     return join(dir, name);
   };
   return {

@@ -15,7 +15,8 @@ const DESCR: Record<string, string> = {
 
 export function encodeNpy(data: NpyArray, shape: readonly number[]): Buffer {
   const n = shape.reduce((a, b) => a * b, 1);
-  if (n !== data.length) throw new RangeError(`encodeNpy: shape [${shape}] holds ${n} values, array has ${data.length}`);
+  if (n !== data.length)
+    throw new RangeError(`encodeNpy: shape [${shape}] holds ${n} values, array has ${data.length}`);
   const descr = DESCR[data.constructor.name];
   if (descr === undefined) throw new TypeError(`encodeNpy: unsupported array type ${data.constructor.name}`);
   const shapeStr = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
@@ -63,6 +64,7 @@ export function decodeNpy(buf: Buffer, file = "<npy>"): { data: NpyArray; shape:
   else if (descr === "<i4") data = new Int32Array(copy.buffer, 0, n);
   else if (descr === "|u1") data = new Uint8Array(copy.buffer, 0, n);
   else throw new RecallkitError("RK_ERR_ARTIFACT", `${file}: unsupported dtype ${descr}`);
-  if (data.byteLength > copy.byteLength) throw new RecallkitError("RK_ERR_ARTIFACT", `${file}: truncated payload`);
+  if (data.byteLength > copy.byteLength)
+    throw new RecallkitError("RK_ERR_ARTIFACT", `${file}: truncated payload`);
   return { data, shape };
 }

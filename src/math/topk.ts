@@ -54,7 +54,7 @@ export class TopKHeap {
 
   push(score: number, id: number): void {
     const k = this.k;
-    if (k === 0 || score !== score) return; // NaN never enters
+    if (k === 0 || Number.isNaN(score)) return; // NaN never enters
     const hs = this.hs;
     const hi = this.hi;
     if (this.size < k) {
@@ -157,7 +157,7 @@ export function topKRowInto(
       continue;
     }
     const s = scores[scoresFrom + j];
-    if (s > thr || (heap.size < heap.k && s === s)) {
+    if (s > thr || (heap.size < heap.k && !Number.isNaN(s))) {
       heap.push(s, j);
       thr = heap.threshold();
     } else if (s === thr && heap.size === heap.k) {

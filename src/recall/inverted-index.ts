@@ -10,7 +10,7 @@ import { assert, RecallkitError } from "../errors.ts";
 import { readArtifact, writeArtifact } from "../io/artifact.ts";
 import { buildCsr, type Csr, csrHas } from "../math/csr.ts";
 import { TopK } from "../math/topk.ts";
-import type { RecommendOptions, Recommender } from "../recommender.ts";
+import type { Recommender, RecommendOptions } from "../recommender.ts";
 import type { AttributeTable, Dataset, ItemStats } from "../types.ts";
 
 export interface InvertedIndexOptions {
@@ -55,7 +55,10 @@ export class InvertedIndex implements Recommender {
       recencyHalfLife: opts.recencyHalfLife ?? 20,
       topValues: opts.topValues ?? 10,
     };
-    assert(this.o.listSize > 0 && this.o.topValues > 0 && this.o.recencyHalfLife > 0, () => `InvertedIndex: listSize, topValues and recencyHalfLife must be > 0`);
+    assert(
+      this.o.listSize > 0 && this.o.topValues > 0 && this.o.recencyHalfLife > 0,
+      () => `InvertedIndex: listSize, topValues and recencyHalfLife must be > 0`,
+    );
   }
 
   params(): Record<string, unknown> {
@@ -65,7 +68,11 @@ export class InvertedIndex implements Recommender {
   async fit(data: Dataset): Promise<this> {
     const nItems = data.items.size;
     const fields = this.o.fields ?? [...data.itemAttributes.keys()];
-    assert(fields.length > 0, () => `InvertedIndex: dataset "${data.name}" has no item attributes to index`, "RK_ERR_INVALID_ARGUMENT");
+    assert(
+      fields.length > 0,
+      () => `InvertedIndex: dataset "${data.name}" has no item attributes to index`,
+      "RK_ERR_INVALID_ARGUMENT",
+    );
     const metric = this.metric(data, nItems);
     this.popular = Int32Array.from(metric.keys()).sort((a, b) => metric[b] - metric[a] || a - b);
 
@@ -75,7 +82,11 @@ export class InvertedIndex implements Recommender {
     this.tokenNames = [];
     for (const f of fields) {
       const field = data.itemAttributes.get(f);
-      if (field === undefined) throw new RecallkitError("RK_ERR_INVALID_ARGUMENT", `InvertedIndex: no item attribute "${f}" (have: ${[...data.itemAttributes.keys()].join(", ")})`);
+      if (field === undefined)
+        throw new RecallkitError(
+          "RK_ERR_INVALID_ARGUMENT",
+          `InvertedIndex: no item attribute "${f}" (have: ${[...data.itemAttributes.keys()].join(", ")})`,
+        );
       const base = this.tokenNames.length;
       for (const v of field.vocab.ids()) this.tokenNames.push(`${f}=${v}`);
       for (let i = 0; i < Math.min(nItems, field.csr.nRows); i++)
@@ -94,7 +105,8 @@ export class InvertedIndex implements Recommender {
     });
     const byToken: number[][] = Array.from({ length: nTokens }, () => []);
     for (let i = 0; i < nItems; i++)
-      for (let e = this.itemTokens.offsets[i]; e < this.itemTokens.offsets[i + 1]; e++) byToken[this.itemTokens.indices[e]].push(i);
+      for (let e = this.itemTokens.offsets[i]; e < this.itemTokens.offsets[i + 1]; e++)
+        byToken[this.itemTokens.indices[e]].push(i);
     const offsets = new Int32Array(nTokens + 1);
     const idx: number[] = [];
     for (let t = 0; t < nTokens; t++) {
@@ -120,7 +132,11 @@ export class InvertedIndex implements Recommender {
     }
     const stats: ItemStats | null = data.itemStats;
     const need = (c: Float64Array | null | undefined, what: string): Float64Array => {
-      if (c == null) throw new RecallkitError("RK_ERR_INVALID_ARGUMENT", `InvertedIndex: sortBy "${s}" needs item stats with ${what}; dataset "${data.name}" has none`);
+      if (c == null)
+        throw new RecallkitError(
+          "RK_ERR_INVALID_ARGUMENT",
+          `InvertedIndex: sortBy "${s}" needs item stats with ${what}; dataset "${data.name}" has none`,
+        );
       return c;
     };
     if (s === "clicks") return need(stats?.clicks, "clicks");
@@ -151,7 +167,8 @@ export class InvertedIndex implements Recommender {
       let end = e;
       while (end < order.length && log.users[order[end]] === u) end++;
       acc.clear();
-      for (let p = e; p < end; p++) this.addItem(acc, log.items[order[p]], 2 ** (-(end - 1 - p) / this.o.recencyHalfLife));
+      for (let p = e; p < end; p++)
+        this.addItem(acc, log.items[order[p]], 2 ** (-(end - 1 - p) / this.o.recencyHalfLife));
       for (const [t, w] of this.topTokens(acc)) {
         rows.push(u);
         cols.push(t);
@@ -159,7 +176,13 @@ export class InvertedIndex implements Recommender {
       }
       e = end;
     }
-    return buildCsr(nUsers, this.tokenNames.length, Int32Array.from(rows), Int32Array.from(cols), Float32Array.from(vals));
+    return buildCsr(
+      nUsers,
+      this.tokenNames.length,
+      Int32Array.from(rows),
+      Int32Array.from(cols),
+      Float32Array.from(vals),
+    );
   }
 
   /** For each user attribute value, the mean normalised profile of users having it. */
@@ -168,12 +191,13 @@ export class InvertedIndex implements Recommender {
     for (const [name, f] of attrs) {
       for (let u = 0; u < Math.min(f.csr.nRows, profiles.nRows); u++) {
         let tot = 0;
-        for (let e = profiles.offsets[u]; e < profiles.offsets[u + 1]; e++) tot += (profiles.values as Float32Array)[e];
+        for (let e = profiles.offsets[u]; e < profiles.offsets[u + 1]; e++)
+          tot += (profiles.values as Float32Array)[e];
         if (tot === 0) continue;
         for (let a = f.csr.offsets[u]; a < f.csr.offsets[u + 1]; a++) {
           const key = `${name}=${f.vocab.id(f.csr.indices[a])}`;
-          let m = out.get(key);
-          if (m === undefined) out.set(key, (m = new Map()));
+          const m = out.get(key) ?? new Map<number, number>();
+          out.set(key, m);
           for (let e = profiles.offsets[u]; e < profiles.offsets[u + 1]; e++) {
             const t = profiles.indices[e];
             m.set(t, (m.get(t) ?? 0) + (profiles.values as Float32Array)[e] / tot);
@@ -188,7 +212,8 @@ export class InvertedIndex implements Recommender {
   private addItem(acc: Map<number, number>, item: number, w: number): void {
     const it = this.itemTokens as Csr;
     if (item >= it.nRows) return;
-    for (let e = it.offsets[item]; e < it.offsets[item + 1]; e++) acc.set(it.indices[e], (acc.get(it.indices[e]) ?? 0) + w);
+    for (let e = it.offsets[item]; e < it.offsets[item + 1]; e++)
+      acc.set(it.indices[e], (acc.get(it.indices[e]) ?? 0) + w);
   }
 
   private topTokens(acc: Map<number, number>): [number, number][] {
@@ -200,7 +225,13 @@ export class InvertedIndex implements Recommender {
    * its list (skipping excluded and already-taken items), heaviest token first; the global popular
    * list fills whatever is left.
    */
-  private mergeInto(prefs: [number, number][], k: number, skip: (item: number) => boolean, out: TopK, row: number): void {
+  private mergeInto(
+    prefs: [number, number][],
+    k: number,
+    skip: (item: number) => boolean,
+    out: TopK,
+    row: number,
+  ): void {
     const lists = this.lists as Csr;
     const taken = new Set<number>();
     let c = 0;
@@ -234,7 +265,9 @@ export class InvertedIndex implements Recommender {
     for (let r = 0; r < users.length; r++) {
       const u = users[r];
       const prefs: [number, number][] = [];
-      if (u < p.nRows) for (let e = p.offsets[u]; e < p.offsets[u + 1]; e++) prefs.push([p.indices[e], (p.values as Float32Array)[e]]);
+      if (u < p.nRows)
+        for (let e = p.offsets[u]; e < p.offsets[u + 1]; e++)
+          prefs.push([p.indices[e], (p.values as Float32Array)[e]]);
       prefs.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
       this.mergeInto(prefs, k, (it) => ex !== null && u < ex.nRows && csrHas(ex, u, it), out, r);
     }
@@ -244,7 +277,8 @@ export class InvertedIndex implements Recommender {
   recommendFromItems(recent: Int32Array, k: number, exclude?: Int32Array): TopK {
     this.fitted();
     const acc = new Map<number, number>();
-    for (let p = 0; p < recent.length; p++) this.addItem(acc, recent[p], 2 ** (-(recent.length - 1 - p) / this.o.recencyHalfLife));
+    for (let p = 0; p < recent.length; p++)
+      this.addItem(acc, recent[p], 2 ** (-(recent.length - 1 - p) / this.o.recencyHalfLife));
     const seen = new Set(exclude ?? recent);
     const out = new TopK(1, k);
     this.mergeInto(this.topTokens(acc), k, (it) => seen.has(it), out, 0);
@@ -256,7 +290,8 @@ export class InvertedIndex implements Recommender {
     this.fitted();
     const acc = new Map<number, number>();
     for (const [name, values] of Object.entries(attrs))
-      for (const v of values) for (const [t, w] of this.attrProfiles.get(`${name}=${v}`) ?? []) acc.set(t, (acc.get(t) ?? 0) + w);
+      for (const v of values)
+        for (const [t, w] of this.attrProfiles.get(`${name}=${v}`) ?? []) acc.set(t, (acc.get(t) ?? 0) + w);
     const out = new TopK(1, k);
     this.mergeInto(this.topTokens(acc), k, () => false, out, 0);
     return out;
@@ -273,12 +308,14 @@ export class InvertedIndex implements Recommender {
   preferences(user: number): { value: string; weight: number }[] {
     const p = this.fitted();
     const r: { value: string; weight: number }[] = [];
-    for (let e = p.offsets[user]; e < p.offsets[user + 1]; e++) r.push({ value: this.tokenNames[p.indices[e]], weight: (p.values as Float32Array)[e] });
+    for (let e = p.offsets[user]; e < p.offsets[user + 1]; e++)
+      r.push({ value: this.tokenNames[p.indices[e]], weight: (p.values as Float32Array)[e] });
     return r.sort((a, b) => b.weight - a.weight);
   }
 
   private fitted(): Csr {
-    if (this.profiles === null) throw new RecallkitError("RK_ERR_NOT_FITTED", "InvertedIndex: call fit() or load() first");
+    if (this.profiles === null)
+      throw new RecallkitError("RK_ERR_NOT_FITTED", "InvertedIndex: call fit() or load() first");
     return this.profiles;
   }
 
@@ -298,7 +335,11 @@ export class InvertedIndex implements Recommender {
     });
     await writeArtifact(
       dir,
-      { type: this.kind, params: this.params(), meta: { nItems: l.nCols, nUsers: p.nRows, nTokens: l.nRows } },
+      {
+        type: this.kind,
+        params: this.params(),
+        meta: { nItems: l.nCols, nUsers: p.nRows, nTokens: l.nRows },
+      },
       {
         "tokens.json": { json: this.tokenNames },
         "attr-profiles.json": { json: [...this.attrProfiles].map(([k, m]) => [k, [...m]]) },
@@ -323,7 +364,9 @@ export class InvertedIndex implements Recommender {
       values: values ? ((await a.npy(`${name}.values.npy`)).data as Float32Array) : null,
     });
     m.tokenNames = await a.json<string[]>("tokens.json");
-    m.attrProfiles = new Map((await a.json<[string, [number, number][]][]>("attr-profiles.json")).map(([k, v]) => [k, new Map(v)]));
+    m.attrProfiles = new Map(
+      (await a.json<[string, [number, number][]][]>("attr-profiles.json")).map(([k, v]) => [k, new Map(v)]),
+    );
     m.popular = (await a.npy("popular.npy")).data as Int32Array;
     m.lists = await csr("lists", meta.nTokens, meta.nItems, false);
     m.itemTokens = await csr("item-tokens", meta.nItems, meta.nTokens, false);

@@ -8,7 +8,7 @@ import { assert } from "../errors.ts";
 import { readArtifact, writeArtifact } from "../io/artifact.ts";
 import { type Csr, csrHas } from "../math/csr.ts";
 import { TopK } from "../math/topk.ts";
-import type { RecommendOptions, Recommender } from "../recommender.ts";
+import type { Recommender, RecommendOptions } from "../recommender.ts";
 import type { Dataset } from "../types.ts";
 
 export interface PopularOptions {
@@ -30,7 +30,10 @@ export class Popular implements Recommender {
 
   constructor(opts: PopularOptions = {}) {
     this.opts = { halfLifeSec: opts.halfLifeSec ?? 0, distinctUsers: opts.distinctUsers ?? true };
-    assert(this.opts.halfLifeSec >= 0, () => `Popular: halfLifeSec must be ≥ 0, got ${this.opts.halfLifeSec}`);
+    assert(
+      this.opts.halfLifeSec >= 0,
+      () => `Popular: halfLifeSec must be ≥ 0, got ${this.opts.halfLifeSec}`,
+    );
   }
 
   params(): Record<string, unknown> {

@@ -1,5 +1,13 @@
 /** `recallkit data inspect|synth|split|convert` */
-import { inspectDataset, resolveDataset, splitLeaveLastOut, splitRandom, synthesize, withSplit, writeCsvDataset } from "../../data/index.ts";
+import {
+  inspectDataset,
+  resolveDataset,
+  splitLeaveLastOut,
+  splitRandom,
+  synthesize,
+  withSplit,
+  writeCsvDataset,
+} from "../../data/index.ts";
 import { RecallkitError } from "../../errors.ts";
 import { parse } from "../args.ts";
 import { datasetFrom } from "./shared.ts";
@@ -30,7 +38,8 @@ export async function run(argv: string[]): Promise<void> {
   });
   if (sub === undefined || sub === "--help" || sub === "-h" || values.help) return void console.log(HELP);
   const needOut = (): string => {
-    if (values.out === undefined) throw new RecallkitError("RK_ERR_INVALID_ARGUMENT", `data ${sub}: pass --out DIR`);
+    if (values.out === undefined)
+      throw new RecallkitError("RK_ERR_INVALID_ARGUMENT", `data ${sub}: pass --out DIR`);
     return values.out;
   };
   switch (sub) {
@@ -38,13 +47,27 @@ export async function run(argv: string[]): Promise<void> {
       const s = inspectDataset(await datasetFrom(values, positionals[0]));
       if (values.json) console.log(JSON.stringify(s));
       else {
-        console.log(`${s.name}: ${s.users} users, ${s.items} items, ${s.interactions.train} train + ${s.interactions.test} test interactions`);
-        console.log(`  density ${s.density.toExponential(3)}; popularity skew (share on top 20% items) ${(s.popularitySkew * 100).toFixed(1)}%`);
-        console.log(`  items per user: mean ${s.itemsPerUser.mean.toFixed(1)}, median ${s.itemsPerUser.median}`);
-        if (s.events !== null) console.log(`  events: ${Object.entries(s.events).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+        console.log(
+          `${s.name}: ${s.users} users, ${s.items} items, ${s.interactions.train} train + ${s.interactions.test} test interactions`,
+        );
+        console.log(
+          `  density ${s.density.toExponential(3)}; popularity skew (share on top 20% items) ${(s.popularitySkew * 100).toFixed(1)}%`,
+        );
+        console.log(
+          `  items per user: mean ${s.itemsPerUser.mean.toFixed(1)}, median ${s.itemsPerUser.median}`,
+        );
+        if (s.events !== null)
+          console.log(
+            `  events: ${Object.entries(s.events)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(", ")}`,
+          );
         if (s.sessions !== null) console.log(`  sessions: ${s.sessions}`);
         if (s.timeRange !== null) console.log(`  time: ${s.timeRange.from} .. ${s.timeRange.to}`);
-        const card = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ${v}`).join(", ") || "(none)";
+        const card = (o: Record<string, number>) =>
+          Object.entries(o)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(", ") || "(none)";
         console.log(`  item attributes: ${card(s.attributes.items)}`);
         console.log(`  user attributes: ${card(s.attributes.users)}`);
       }
@@ -52,27 +75,46 @@ export async function run(argv: string[]): Promise<void> {
     }
     case "synth": {
       const out = needOut();
-      const ds = synthesize({ seed: Number(values.seed), nUsers: Number(values.users), nItems: Number(values.items) });
+      const ds = synthesize({
+        seed: Number(values.seed),
+        nUsers: Number(values.users),
+        nItems: Number(values.items),
+      });
       await writeCsvDataset(ds, out);
-      console.log(values.json ? JSON.stringify({ out, users: ds.users.size, items: ds.items.size, interactions: ds.train.length }) : `wrote ${ds.train.length} interactions (${ds.users.size} users, ${ds.items.size} items) to ${out}`);
+      console.log(
+        values.json
+          ? JSON.stringify({ out, users: ds.users.size, items: ds.items.size, interactions: ds.train.length })
+          : `wrote ${ds.train.length} interactions (${ds.users.size} users, ${ds.items.size} items) to ${out}`,
+      );
       return;
     }
     case "split": {
       const out = needOut();
       const name = values.dataset ?? positionals[0];
-      if (name === undefined) throw new RecallkitError("RK_ERR_INVALID_ARGUMENT", "data split: name a dataset");
-      const ds = await resolveDataset(name, { ...(values["data-dir"] === undefined ? {} : { dataDir: values["data-dir"] }), split: false });
+      if (name === undefined)
+        throw new RecallkitError("RK_ERR_INVALID_ARGUMENT", "data split: name a dataset");
+      const ds = await resolveDataset(name, {
+        ...(values["data-dir"] === undefined ? {} : { dataDir: values["data-dir"] }),
+        split: false,
+      });
       const split =
         values.method === "random"
           ? splitRandom(ds.train, { ratio: Number(values.ratio), seed: Number(values.seed) })
           : values.method === "leave-last-out"
             ? splitLeaveLastOut(ds.train, { n: Number(values.n) })
             : (() => {
-                throw new RecallkitError("RK_ERR_INVALID_ARGUMENT", `--method "${values.method}": expected random or leave-last-out`);
+                throw new RecallkitError(
+                  "RK_ERR_INVALID_ARGUMENT",
+                  `--method "${values.method}": expected random or leave-last-out`,
+                );
               })();
       const s = withSplit(ds, split);
       await writeCsvDataset(s, out);
-      console.log(values.json ? JSON.stringify({ out, train: s.train.length, test: s.test?.length ?? 0 }) : `wrote ${s.train.length} train / ${s.test?.length ?? 0} test rows to ${out}`);
+      console.log(
+        values.json
+          ? JSON.stringify({ out, train: s.train.length, test: s.test?.length ?? 0 })
+          : `wrote ${s.train.length} train / ${s.test?.length ?? 0} test rows to ${out}`,
+      );
       return;
     }
     case "convert": {
@@ -83,6 +125,9 @@ export async function run(argv: string[]): Promise<void> {
       return;
     }
     default:
-      throw new RecallkitError("RK_ERR_INVALID_ARGUMENT", `unknown data subcommand "${sub}" (inspect, synth, split, convert)`);
+      throw new RecallkitError(
+        "RK_ERR_INVALID_ARGUMENT",
+        `unknown data subcommand "${sub}" (inspect, synth, split, convert)`,
+      );
   }
 }

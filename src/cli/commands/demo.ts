@@ -31,8 +31,12 @@ export async function run(argv: string[]): Promise<void> {
   if (values.help) return void console.log(HELP);
   const json = values.json === true;
   const t0 = performance.now();
-  const ds = await resolveDataset(`synthetic:seed=${values.seed},users=${values.users},items=${values.items}`);
-  process.stderr.write(`synthetic dataset: ${ds.users.size} users, ${ds.items.size} items, ${ds.train.length} train / ${ds.test?.length ?? 0} test interactions\n`);
+  const ds = await resolveDataset(
+    `synthetic:seed=${values.seed},users=${values.users},items=${values.items}`,
+  );
+  process.stderr.write(
+    `synthetic dataset: ${ds.users.size} users, ${ds.items.size} items, ${ds.train.length} train / ${ds.test?.length ?? 0} test interactions\n`,
+  );
   const names = DEMO_CHANNELS.filter((n) => modelNames().includes(n));
   const channels = names.map((name) => ({ name, model: createModel(name) }));
   const bars = new Map<string, Progress>();
@@ -42,15 +46,16 @@ export async function run(argv: string[]): Promise<void> {
     strategies: ["roundRobin", "priority"],
     onLog: (m) => process.stderr.write(`${m}\n`),
     onProgress: (label, done, total) => {
-      let p = bars.get(label);
-      if (p === undefined) bars.set(label, (p = new Progress(`eval ${label}`, total, "users", json)));
+      const p = bars.get(label) ?? new Progress(`eval ${label}`, total, "users", json);
+      bars.set(label, p);
       p.update(done);
     },
   });
   for (const r of [...result.channels, ...result.merged]) printReport(ds.name, r, json);
   if (!json) {
     console.log("\nRecall@20 by channel:");
-    for (const r of [...result.channels, ...result.merged]) console.log(`  ${r.name.padEnd(18)} ${r.metrics["recall@20"].toFixed(4)}`);
+    for (const r of [...result.channels, ...result.merged])
+      console.log(`  ${r.name.padEnd(18)} ${r.metrics["recall@20"].toFixed(4)}`);
   }
 
   for (const { name, model } of channels) await model.save(join(values.out, name));
@@ -60,13 +65,22 @@ export async function run(argv: string[]): Promise<void> {
   const user = 0;
   const train = userItemCsr(ds.train, ds.users.size, ds.items.size);
   const lists = [];
-  for (const { name, model } of channels) lists.push({ name, ids: (await model.recommend(Int32Array.of(user), 10, { exclude: train })).row(0).ids });
+  for (const { name, model } of channels)
+    lists.push({
+      name,
+      ids: (await model.recommend(Int32Array.of(user), 10, { exclude: train })).row(0).ids,
+    });
   const merged = mergeChannels(lists, 10);
-  const sample = merged.map((m) => ({ item: ds.items.id(m.item), channels: m.channels.map((c) => `${c.channel}#${c.rank}`) }));
+  const sample = merged.map((m) => ({
+    item: ds.items.id(m.item),
+    channels: m.channels.map((c) => `${c.channel}#${c.rank}`),
+  }));
   if (json) console.log(JSON.stringify({ request: { user: ds.users.id(user), k: 10 }, items: sample }));
   else {
     console.log(`\nSample request: user ${ds.users.id(user)}, k = 10, merged round-robin:`);
-    sample.forEach((s, j) => console.log(`  ${String(j + 1).padStart(2)}. ${s.item.padEnd(8)} from ${s.channels.join(", ")}`));
+    for (const [j, s] of sample.entries()) {
+      console.log(`  ${String(j + 1).padStart(2)}. ${s.item.padEnd(8)} from ${s.channels.join(", ")}`);
+    }
     console.log(`\ndemo finished in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
   }
 }

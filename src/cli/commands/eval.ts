@@ -3,7 +3,7 @@ import { RecallkitError } from "../../errors.ts";
 import { type ChannelReport, evaluateChannels } from "../../eval/channels.ts";
 import type { MergeStrategy } from "../../recall/merge.ts";
 import { createModel, loadModel, modelNames } from "../../registry.ts";
-import { parse, paramsFor, parseKs } from "../args.ts";
+import { paramsFor, parse, parseKs } from "../args.ts";
 import { Progress } from "../progress.ts";
 import { datasetFrom } from "./shared.ts";
 
@@ -41,7 +41,11 @@ export async function run(argv: string[]): Promise<void> {
   const params = paramsFor(names, values.param ?? []);
   const channels = names.map((n) => ({ name: n, model: createModel(n, params.get(n)) }));
   for (const dir of artifacts) channels.push({ name: dir, model: await loadModel(dir) });
-  if (channels.length === 0) throw new RecallkitError("RK_ERR_INVALID_ARGUMENT", `no model given: pass --model NAME (${modelNames().join(", ")}) or --artifact DIR`);
+  if (channels.length === 0)
+    throw new RecallkitError(
+      "RK_ERR_INVALID_ARGUMENT",
+      `no model given: pass --model NAME (${modelNames().join(", ")}) or --artifact DIR`,
+    );
   const ds = await datasetFrom(values);
   const ks = parseKs(values.k, [20, 100]);
   const progress = new Map<string, Progress>();
@@ -52,8 +56,8 @@ export async function run(argv: string[]): Promise<void> {
     strategies: (values.merge ?? "roundRobin").split(",") as MergeStrategy[],
     onLog: (m) => process.stderr.write(`${m}\n`),
     onProgress: (label, done, total) => {
-      let p = progress.get(label);
-      if (p === undefined) progress.set(label, (p = new Progress(`eval ${label}`, total, "users", values.json)));
+      const p = progress.get(label) ?? new Progress(`eval ${label}`, total, "users", values.json);
+      progress.set(label, p);
       p.update(done);
     },
   });
@@ -62,14 +66,41 @@ export async function run(argv: string[]): Promise<void> {
 
 export function printReport(dataset: string, r: ChannelReport, json: boolean): void {
   if (json) {
-    console.log(JSON.stringify({ dataset, model: r.name, params: r.params, users: r.users, metrics: r.metrics, seconds: r.seconds }));
+    console.log(
+      JSON.stringify({
+        dataset,
+        model: r.name,
+        params: r.params,
+        users: r.users,
+        metrics: r.metrics,
+        seconds: r.seconds,
+      }),
+    );
     return;
   }
-  const ks = [...new Set(Object.keys(r.metrics).map((k) => Number(k.split("@")[1])))].filter(Number.isFinite).sort((a, b) => a - b);
-  const cols = ["recall", "ndcg", "hitrate", "precision", "mrr", "map", "coverage", "avgpop", "gini", "longtail"];
-  console.log(`\n${r.name} on ${dataset} (${r.users} users; train ${r.seconds.train.toFixed(1)}s, eval ${r.seconds.eval.toFixed(1)}s)`);
+  const ks = [...new Set(Object.keys(r.metrics).map((k) => Number(k.split("@")[1])))]
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  const cols = [
+    "recall",
+    "ndcg",
+    "hitrate",
+    "precision",
+    "mrr",
+    "map",
+    "coverage",
+    "avgpop",
+    "gini",
+    "longtail",
+  ];
+  console.log(
+    `\n${r.name} on ${dataset} (${r.users} users; train ${r.seconds.train.toFixed(1)}s, eval ${r.seconds.eval.toFixed(1)}s)`,
+  );
   console.log(`  ${"K".padStart(4)} ${cols.map((c) => c.padStart(9)).join(" ")}`);
-  for (const k of ks) console.log(`  ${String(k).padStart(4)} ${cols.map((c) => fmt(r.metrics[`${c}@${k}`]).padStart(9)).join(" ")}`);
+  for (const k of ks)
+    console.log(
+      `  ${String(k).padStart(4)} ${cols.map((c) => fmt(r.metrics[`${c}@${k}`]).padStart(9)).join(" ")}`,
+    );
 }
 
 function fmt(v: number | undefined): string {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { RecallkitError } from "../../errors.ts";
 import { writeFileAtomic } from "../../io/artifact.ts";
 import { createModel, modelEntry, modelNames } from "../../registry.ts";
-import { parse, paramsFor } from "../args.ts";
+import { paramsFor, parse } from "../args.ts";
 import { datasetFrom } from "./shared.ts";
 
 const HELP = `usage: recallkit train --dataset NAME|PATH --model NAME [--param key=value ...] --out DIR
@@ -12,7 +12,10 @@ Fits a model on the dataset's training split and saves it as an artifact directo
 (manifest.json + .npy payloads) plus ids.json (external user/item ids), written atomically.
 
 models: ${modelNames()
-  .map((n) => `\n  ${n.padEnd(15)} ${modelEntry(n).summary}\n  ${"".padEnd(15)} options: ${modelEntry(n).options.join(", ")}`)
+  .map(
+    (n) =>
+      `\n  ${n.padEnd(15)} ${modelEntry(n).summary}\n  ${"".padEnd(15)} options: ${modelEntry(n).options.join(", ")}`,
+  )
   .join("")}`;
 
 export async function run(argv: string[]): Promise<void> {
@@ -23,15 +26,33 @@ export async function run(argv: string[]): Promise<void> {
     out: { type: "string" },
   });
   if (values.help) return void console.log(HELP);
-  if (values.model === undefined) throw new RecallkitError("RK_ERR_INVALID_ARGUMENT", `no model given: pass --model NAME (${modelNames().join(", ")})`);
-  if (values.out === undefined) throw new RecallkitError("RK_ERR_INVALID_ARGUMENT", "no output given: pass --out DIR");
+  if (values.model === undefined)
+    throw new RecallkitError(
+      "RK_ERR_INVALID_ARGUMENT",
+      `no model given: pass --model NAME (${modelNames().join(", ")})`,
+    );
+  if (values.out === undefined)
+    throw new RecallkitError("RK_ERR_INVALID_ARGUMENT", "no output given: pass --out DIR");
   const model = createModel(values.model, paramsFor([values.model], values.param ?? []).get(values.model));
   const ds = await datasetFrom(values);
   const t0 = performance.now();
   await model.fit(ds);
   const sec = (performance.now() - t0) / 1000;
   await model.save(values.out);
-  await writeFileAtomic(join(values.out, "ids.json"), JSON.stringify({ dataset: ds.name, users: ds.users.ids(), items: ds.items.ids() }));
-  const summary = { model: values.model, dataset: ds.name, out: values.out, params: model.params(), seconds: { train: sec } };
-  console.log(values.json ? JSON.stringify(summary) : `trained ${values.model} on ${ds.name} in ${sec.toFixed(1)}s → ${values.out}`);
+  await writeFileAtomic(
+    join(values.out, "ids.json"),
+    JSON.stringify({ dataset: ds.name, users: ds.users.ids(), items: ds.items.ids() }),
+  );
+  const summary = {
+    model: values.model,
+    dataset: ds.name,
+    out: values.out,
+    params: model.params(),
+    seconds: { train: sec },
+  };
+  console.log(
+    values.json
+      ? JSON.stringify(summary)
+      : `trained ${values.model} on ${ds.name} in ${sec.toFixed(1)}s → ${values.out}`,
+  );
 }
