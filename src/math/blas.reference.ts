@@ -1,5 +1,11 @@
 /** Slow, obviously-correct oracles for blas.ts (tests only). */
-export function gemmNTReference(A: Float32Array, m: number, B: Float32Array, n: number, dim: number): Float64Array {
+export function gemmNTReference(
+  A: Float32Array,
+  m: number,
+  B: Float32Array,
+  n: number,
+  dim: number,
+): Float64Array {
   const C = new Float64Array(m * n);
   for (let i = 0; i < m; i++)
     for (let j = 0; j < n; j++) {

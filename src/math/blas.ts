@@ -22,7 +22,14 @@ export function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, n:
 }
 
 /** y[yo+j] += alpha·x[xo+j] for j < n. */
-export function axpy(alpha: number, x: Float32Array, xo: number, y: Float32Array, yo: number, n: number): void {
+export function axpy(
+  alpha: number,
+  x: Float32Array,
+  xo: number,
+  y: Float32Array,
+  yo: number,
+  n: number,
+): void {
   for (let j = 0; j < n; j++) y[yo + j] += alpha * x[xo + j];
 }
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { gemmNT } from "./blas.ts";
 import { gemmNTReference } from "./blas.reference.ts";
+import { gemmNT } from "./blas.ts";
 import { buildCsr, columnCounts, csrHas, transposeCsr } from "./csr.ts";
 import { Rng } from "./rng.ts";
 

@@ -8,8 +8,14 @@ test("same seed, same stream; different seeds differ", () => {
   const b = new Rng(7);
   const c = new Rng(8);
   const xa = Array.from({ length: 5 }, () => a.nextU32());
-  assert.deepEqual(xa, Array.from({ length: 5 }, () => b.nextU32()));
-  assert.notDeepEqual(xa, Array.from({ length: 5 }, () => c.nextU32()));
+  assert.deepEqual(
+    xa,
+    Array.from({ length: 5 }, () => b.nextU32()),
+  );
+  assert.notDeepEqual(
+    xa,
+    Array.from({ length: 5 }, () => c.nextU32()),
+  );
 });
 
 test("uniform floats in [0,1) with the right mean; ints in range", () => {
@@ -37,7 +43,10 @@ test("alias table frequencies match the weights at n = 1e5", () => {
     const p = w[i] / total;
     assert.ok(Math.abs(t.prob[i] - p) < 1e-12);
     // 4 standard deviations of a binomial proportion
-    assert.ok(Math.abs(counts[i] / n - p) <= 4 * Math.sqrt((p * (1 - p)) / n) + 1e-9, `item ${i}: ${counts[i] / n} vs ${p}`);
+    assert.ok(
+      Math.abs(counts[i] / n - p) <= 4 * Math.sqrt((p * (1 - p)) / n) + 1e-9,
+      `item ${i}: ${counts[i] / n} vs ${p}`,
+    );
   }
   assert.equal(counts[1], 0);
 });

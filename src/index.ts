@@ -1,0 +1,35 @@
+/**
+ * recallkit's public API. Re-exports only: what is listed here (and in package.json#exports) is
+ * the contract; test/exports.test.ts keeps a snapshot of it.
+ */
+export * from "./data/index.ts";
+export { type ErrorCode, ErrorCodes, RecallkitError } from "./errors.ts";
+export * from "./eval/index.ts";
+export { type LoadedArtifact, type Manifest, readArtifact, writeArtifact } from "./io/artifact.ts";
+export { decodeNpy, encodeNpy } from "./io/npy.ts";
+export { AliasTable } from "./math/alias.ts";
+export { axpy, dot, gemmNT, normalizeRows } from "./math/blas.ts";
+export { buildCsr, type Csr, columnCounts, transposeCsr } from "./math/csr.ts";
+export { Rng } from "./math/rng.ts";
+export { TopK, TopKHeap } from "./math/topk.ts";
+export { InvertedIndex, type InvertedIndexOptions } from "./recall/inverted-index.ts";
+export {
+  type ChannelList,
+  type MergedItem,
+  type MergeOptions,
+  type MergeStrategy,
+  mergeChannels,
+  mergeTopK,
+  type Provenance,
+} from "./recall/merge.ts";
+export { Popular, type PopularOptions } from "./recall/popular.ts";
+export type { Embeddings, Recommender, RecommendOptions } from "./recommender.ts";
+export {
+  createModel,
+  loadModel,
+  type ModelEntry,
+  modelEntry,
+  modelNames,
+  registerModel,
+} from "./registry.ts";
+export type { AttributeField, AttributeTable, Dataset, Interactions, ItemStats } from "./types.ts";
