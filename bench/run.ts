@@ -30,7 +30,9 @@ if (suite === undefined || !available.includes(suite)) {
   console.error(`usage: npm run bench -- <suite> [--json] [--data-dir DIR]\nsuites: ${available.join(", ")}`);
   process.exit(suite === undefined ? 0 : 2);
 }
-const mod = (await import(pathToFileURL(resolve(suitesDir.pathname, `${suite}.ts`)).href)) as { run: BenchSuite };
+const mod = (await import(pathToFileURL(resolve(suitesDir.pathname, `${suite}.ts`)).href)) as {
+  run: BenchSuite;
+};
 const ctx: BenchContext = {
   dataDir: dataDir === undefined ? undefined : resolve(dataDir),
   args,

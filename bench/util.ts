@@ -24,12 +24,17 @@ export function arg(args: readonly string[], name: string, fallback: string): st
  * Runs a peer script from ../shared/peers with Debian's python3 and returns its one JSON line,
  * or null (with the reason) when the peer or its Python packages are not installed.
  */
-export function runPeer(script: string, args: string[], peersDir = "../shared/peers"): { result: Record<string, unknown> | null; reason?: string } {
+export function runPeer(
+  script: string,
+  args: string[],
+  peersDir = "../shared/peers",
+): { result: Record<string, unknown> | null; reason?: string } {
   const path = `${peersDir}/${script}`;
   if (!existsSync(path)) return { result: null, reason: `${path} not found` };
   if (!existsSync("/usr/bin/python3")) return { result: null, reason: "/usr/bin/python3 not found" };
   const p = spawnSync("/usr/bin/python3", [path, ...args], { encoding: "utf8", maxBuffer: 64 << 20 });
-  if (p.status !== 0) return { result: null, reason: `${script} exited ${p.status}: ${p.stderr.trim().split("\n").pop()}` };
+  if (p.status !== 0)
+    return { result: null, reason: `${script} exited ${p.status}: ${p.stderr.trim().split("\n").pop()}` };
   const line = p.stdout.trim().split("\n").pop() ?? "";
   try {
     return { result: JSON.parse(line) as Record<string, unknown> };

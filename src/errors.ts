@@ -25,7 +25,11 @@ export class RecallkitError extends Error {
 }
 
 /** Validates at a public boundary; the message is built lazily so hot callers pay nothing. */
-export function assert(cond: unknown, msg: () => string, code: ErrorCode = "RK_ERR_INVALID_ARGUMENT"): asserts cond {
+export function assert(
+  cond: unknown,
+  msg: () => string,
+  code: ErrorCode = "RK_ERR_INVALID_ARGUMENT",
+): asserts cond {
   if (!cond) throw new RecallkitError(code, msg());
 }
 

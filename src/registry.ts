@@ -5,7 +5,9 @@
 import { RecallkitError } from "./errors.ts";
 import { readArtifact } from "./io/artifact.ts";
 import { InvertedIndex, type InvertedIndexOptions } from "./recall/inverted-index.ts";
+import { ItemCF, type ItemCFOptions } from "./recall/item-cf.ts";
 import { Popular, type PopularOptions } from "./recall/popular.ts";
+import { UserCF, type UserCFOptions } from "./recall/user-cf.ts";
 import type { Recommender } from "./recommender.ts";
 
 export interface ModelEntry {
@@ -28,7 +30,11 @@ export function modelNames(): string[] {
 
 export function modelEntry(name: string): ModelEntry {
   const e = registry.get(name);
-  if (e === undefined) throw new RecallkitError("RK_ERR_INVALID_ARGUMENT", `unknown model "${name}"; known models: ${modelNames().join(", ")}`);
+  if (e === undefined)
+    throw new RecallkitError(
+      "RK_ERR_INVALID_ARGUMENT",
+      `unknown model "${name}"; known models: ${modelNames().join(", ")}`,
+    );
   return e;
 }
 
@@ -37,7 +43,10 @@ export function createModel(name: string, options: Record<string, unknown> = {})
   const e = modelEntry(name);
   for (const k of Object.keys(options)) {
     if (!e.options.includes(k)) {
-      throw new RecallkitError("RK_ERR_INVALID_ARGUMENT", `model "${name}" has no option "${k}"; its options are: ${e.options.join(", ") || "(none)"}`);
+      throw new RecallkitError(
+        "RK_ERR_INVALID_ARGUMENT",
+        `model "${name}" has no option "${k}"; its options are: ${e.options.join(", ") || "(none)"}`,
+      );
     }
   }
   return e.create(options);
@@ -61,4 +70,34 @@ registerModel("inverted-index", {
   options: ["fields", "sortBy", "ctrPrior", "listSize", "recencyHalfLife", "topValues"],
   create: (o) => new InvertedIndex(o as InvertedIndexOptions),
   load: (d) => InvertedIndex.load(d),
+});
+
+/** Options shared by ItemCF and UserCF (src/recall/item-cf.ts NeighborhoodOptions). */
+const NEIGHBORHOOD = [
+  "similarity",
+  "values",
+  "duplicates",
+  "weightNorms",
+  "alpha",
+  "beta",
+  "shrink",
+  "neighbors",
+  "pairHalfLifeSec",
+  "rowNormalize",
+  "recencyHalfLifeSec",
+  "workers",
+];
+
+registerModel("itemcf", {
+  summary: "item-based CF, S = AᵀA built sparsely (spec §5.1.2); presets cosine, gowalla",
+  options: [...NEIGHBORHOOD, "preset", "userWeight", "userWeightPower"],
+  create: (o) => new ItemCF(o as ItemCFOptions),
+  load: (d) => ItemCF.load(d),
+});
+
+registerModel("usercf", {
+  summary: "user-based CF over user–user similarity (spec §5.1.2)",
+  options: [...NEIGHBORHOOD, "itemWeight", "itemWeightPower"],
+  create: (o) => new UserCF(o as UserCFOptions),
+  load: (d) => UserCF.load(d),
 });

@@ -44,7 +44,7 @@ export async function recommendAll(
   users: Int32Array,
   k: number,
   exclude: Csr,
-  batch = 4096,
+  batch = 8192,
 ): Promise<TopK[]> {
   const parts: TopK[] = [];
   for (let s = 0; s < users.length; s += batch)
@@ -78,6 +78,8 @@ export async function evaluateChannels(
     const r = await evaluate(model, train, test, {
       ks,
       users,
+      // Recommender path: few large calls, since some models start worker threads per call.
+      ...(model.embeddings === undefined ? { batchSize: 8192 } : {}),
       onProgress: (d, t) => opts.onProgress?.(name, d, t),
     });
     const t2 = performance.now();

@@ -42,23 +42,35 @@ export interface MergeOptions {
 }
 
 /** Merges ranked channel lists into at most k distinct items with provenance. */
-export function mergeChannels(lists: readonly ChannelList[], k: number, opts: MergeOptions = {}): MergedItem[] {
+export function mergeChannels(
+  lists: readonly ChannelList[],
+  k: number,
+  opts: MergeOptions = {},
+): MergedItem[] {
   assert(Number.isInteger(k) && k >= 0, () => `merge: k must be an integer ≥ 0, got ${k}`);
-  const order = (opts.strategy ?? "roundRobin") === "roundRobin" ? roundRobinOrder(lists, k, opts.skipDuplicates ?? false) : priorityOrder(lists, k);
+  const order =
+    (opts.strategy ?? "roundRobin") === "roundRobin"
+      ? roundRobinOrder(lists, k, opts.skipDuplicates ?? false)
+      : priorityOrder(lists, k);
   // Provenance: where every channel ranked each merged item.
   const at = new Map<number, Provenance[]>();
   for (const [item] of order) at.set(item, []);
   for (const l of lists) {
     for (let r = 0; r < l.ids.length; r++) {
       const p = at.get(l.ids[r]);
-      if (p !== undefined && (p.length === 0 || p[p.length - 1].channel !== l.name)) p.push({ channel: l.name, rank: r + 1 });
+      if (p !== undefined && (p.length === 0 || p[p.length - 1].channel !== l.name))
+        p.push({ channel: l.name, rank: r + 1 });
     }
   }
   return order.map(([item, by]) => ({ item, insertedBy: lists[by].name, channels: at.get(item) ?? [] }));
 }
 
 /** Code 5-2: one pop per channel per round until k items or every channel is dry. */
-function roundRobinOrder(lists: readonly ChannelList[], k: number, skipDuplicates: boolean): [number, number][] {
+function roundRobinOrder(
+  lists: readonly ChannelList[],
+  k: number,
+  skipDuplicates: boolean,
+): [number, number][] {
   const seen = new Set<number>();
   const out: [number, number][] = [];
   const pos = new Int32Array(lists.length);
@@ -105,10 +117,15 @@ function priorityOrder(lists: readonly ChannelList[], k: number): [number, numbe
  * Batch form for evaluation: row i of every channel's TopK is merged into row i of the result.
  * Scores are the negated merge positions, so the result reads best first.
  */
-export function mergeTopK(channels: readonly { name: string; lists: TopK }[], k: number, opts: MergeOptions = {}): TopK {
+export function mergeTopK(
+  channels: readonly { name: string; lists: TopK }[],
+  k: number,
+  opts: MergeOptions = {},
+): TopK {
   assert(channels.length > 0, () => "merge: no channels");
   const n = channels[0].lists.n;
-  for (const c of channels) assert(c.lists.n === n, () => `merge: channel ${c.name} has ${c.lists.n} rows, expected ${n}`);
+  for (const c of channels)
+    assert(c.lists.n === n, () => `merge: channel ${c.name} has ${c.lists.n} rows, expected ${n}`);
   const out = new TopK(n, k);
   for (let i = 0; i < n; i++) {
     const rows = channels.map((c) => ({
