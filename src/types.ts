@@ -3,6 +3,7 @@
  * CSR attribute tables. Never one JS object per interaction in hot paths.
  */
 import type { IdMap } from "./data/id-map.ts";
+import type { LoadReport } from "./data/ingest.ts";
 import type { Csr } from "./math/csr.ts";
 
 export type { Csr } from "./math/csr.ts";
@@ -53,4 +54,6 @@ export interface Dataset {
   readonly itemAttributes: AttributeTable;
   readonly userAttributes: AttributeTable;
   readonly itemStats: ItemStats | null;
+  /** What the loader skipped (`skipBadRows`) or filtered in each file, when loaded from files. */
+  readonly report?: LoadReport;
 }

@@ -25,5 +25,16 @@ export async function datasetFrom(
   process.stderr.write(
     `dataset ${ds.name}: ${ds.users.size} users, ${ds.items.size} items, ${ds.train.length} train rows (${((performance.now() - t0) / 1000).toFixed(1)}s)\n`,
   );
+  // Nothing is dropped silently: say what skipBadRows skipped and what filters left out.
+  for (const f of ds.report?.files ?? []) {
+    if (f.skipped > 0) {
+      process.stderr.write(
+        `${f.file}: skipped ${f.skipped} of ${f.rows} rows (--skip-bad-rows); first errors:\n`,
+      );
+      for (const e of f.firstErrors) process.stderr.write(`  ${e}\n`);
+    }
+    if (f.filtered > 0)
+      process.stderr.write(`${f.file}: left out ${f.filtered} of ${f.rows} rows by filters\n`);
+  }
   return ds;
 }
