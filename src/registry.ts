@@ -4,6 +4,7 @@
  */
 import { RecallkitError } from "./errors.ts";
 import { readArtifact } from "./io/artifact.ts";
+import { ALS, type AlsOptions } from "./recall/als.ts";
 import { InvertedIndex, type InvertedIndexOptions } from "./recall/inverted-index.ts";
 import { ItemCF, type ItemCFOptions } from "./recall/item-cf.ts";
 import { Popular, type PopularOptions } from "./recall/popular.ts";
@@ -100,4 +101,27 @@ registerModel("usercf", {
   options: [...NEIGHBORHOOD, "itemWeight", "itemWeightPower"],
   create: (o) => new UserCF(o as UserCFOptions),
   load: (d) => UserCF.load(d),
+});
+
+registerModel("als", {
+  summary: "implicit-feedback matrix factorisation, conjugate-gradient ALS with fold-in (spec §5.1.3)",
+  options: [
+    "factors",
+    "regularization",
+    "regularizationExponent",
+    "alpha",
+    "confidence",
+    "values",
+    "scaling",
+    "epsilon",
+    "iterations",
+    "solver",
+    "cgSteps",
+    "initScale",
+    "seed",
+    "workers",
+    "kernel",
+  ],
+  create: (o) => new ALS(o as AlsOptions),
+  load: (d) => ALS.load(d),
 });

@@ -57,3 +57,11 @@ test("heap drains best first and counts rows", () => {
   assert.equal(out.counts[0], 0);
   assert.equal(h.size, 0);
 });
+
+test("an exclusion list with repeated ids still masks each of them", () => {
+  const scores = Float32Array.from([5, 4, 3, 2, 1]);
+  const exclude = Int32Array.from([0, 0, 1, 1, 1, 3]);
+  const out = new TopK(1, 3);
+  topKRowInto(scores, 0, 5, exclude, 0, exclude.length, new TopKHeap(3), out, 0);
+  assert.deepEqual(Array.from(out.row(0).ids), [2, 4]);
+});

@@ -152,7 +152,8 @@ export function topKRowInto(
   let thr = Number.NEGATIVE_INFINITY;
   for (let j = 0; j < n; j++) {
     if (j === next) {
-      e++;
+      // Skip past repeats of j, so an exclusion list with duplicates still masks correctly.
+      while (e < excludeTo && (exclude as Int32Array)[e] <= j) e++;
       next = e < excludeTo ? (exclude as Int32Array)[e] : -1;
       continue;
     }

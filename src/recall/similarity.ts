@@ -33,11 +33,11 @@
  * 2^(−|t_cx − t_cj| / halfLife). Only co-occurring pairs are stored, and only scores > 0.
  */
 
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { buildCsr, type Csr, type Duplicates, transposeCsr } from "../math/csr.ts";
 import { TopK, TopKHeap } from "../math/topk.ts";
 import type { Interactions } from "../types.ts";
-import { workerUrl } from "../workers.ts";
+import { startWorker, workerUrl } from "../workers.ts";
 
 export type SimilarityMeasure = "cooccurrence" | "cosine" | "pearson" | "euclidean" | "jaccard";
 export type ContextWeight = "none" | "inverse" | "log";
@@ -1019,18 +1019,6 @@ export function similarityToVector(
   const row = new TopK(1, Math.max(1, K));
   heap.drainInto(row, 0);
   return row.row(0);
-}
-
-/**
- * Starts a worker on `url`. Under tsx on Node 20, `--import tsx` hooks only the main thread, so a
- * `.ts` entry fails with ERR_UNKNOWN_FILE_EXTENSION; a two-line bootstrap registers tsx's ESM
- * hooks inside the worker first (as in eval/ and ALS). Built `.js` entries start directly.
- */
-function startWorker(url: URL, workerData: unknown): Worker {
-  if (!url.pathname.endsWith(".ts")) return new Worker(url, { workerData });
-  const api = import.meta.resolve("tsx/esm/api");
-  const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
-  return new Worker(code, { eval: true, workerData });
 }
 
 /** `n` workers on one shared task; resolves with each one's first message, in worker order. */
