@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** `recallkit <command>`: data, train, eval, recommend, bench, demo. */
+/** `recallkit <command>`: data, train, eval, recommend, serve, bench, demo. */
 import { RecallkitError } from "../errors.ts";
 
 const commands: Record<
@@ -15,6 +15,10 @@ const commands: Record<
   recommend: {
     summary: "top-k items for a user or a recent history from a saved model",
     load: () => import("./commands/recommend.ts"),
+  },
+  serve: {
+    summary: "serve the channels of a recall.yaml over HTTP (recall, events, metrics, page)",
+    load: () => import("./commands/serve.ts"),
   },
   bench: {
     summary: "run a benchmark suite (repo checkouts only)",

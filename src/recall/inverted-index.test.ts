@@ -50,7 +50,10 @@ test("cold start from items and from user attributes", async () => {
   assert.deepEqual(Array.from(r.row(0).ids), [0, 1, 2]);
   // unknown attribute value: falls back to the global popular list
   const pop = await new Popular().fit(data);
-  assert.deepEqual(Array.from(m.recommendFromAttributes({ gender: ["X"] }, 3).row(0).ids), Array.from(pop.recommendFromItems(new Int32Array(0), 3).row(0).ids));
+  assert.deepEqual(
+    Array.from(m.recommendFromAttributes({ gender: ["X"] }, 3).row(0).ids),
+    Array.from(pop.recommendFromItems(new Int32Array(0), 3).row(0).ids),
+  );
 });
 
 test("save/load round trip gives identical recommendations", async () => {
@@ -60,11 +63,17 @@ test("save/load round trip gives identical recommendations", async () => {
   const l = await InvertedIndex.load(dir);
   const users = Int32Array.from([0, 1, 2, 3, 4]);
   assert.deepEqual(l.recommend(users, 4), m.recommend(users, 4));
-  assert.deepEqual(l.recommendFromAttributes({ gender: ["F"] }, 4), m.recommendFromAttributes({ gender: ["F"] }, 4));
+  assert.deepEqual(
+    l.recommendFromAttributes({ gender: ["F"] }, 4),
+    m.recommendFromAttributes({ gender: ["F"] }, 4),
+  );
 });
 
 test("clear errors: missing field, missing stats, not fitted", async () => {
-  await assert.rejects(new InvertedIndex({ fields: ["brand"] }).fit(data), /no item attribute "brand" \(have: genre\)/);
+  await assert.rejects(
+    new InvertedIndex({ fields: ["brand"] }).fit(data),
+    /no item attribute "brand" \(have: genre\)/,
+  );
   await assert.rejects(new InvertedIndex({ sortBy: "ctr" }).fit(data), /sortBy "ctr" needs item stats/);
   assert.throws(() => new InvertedIndex().recommend(Int32Array.from([0]), 1), /call fit\(\)/);
 });

@@ -60,7 +60,8 @@ test("property: merged lists are duplicate-free, ≤ k, and contain every channe
         const items = m.map((x) => x.item);
         assert.ok(items.length <= k);
         assert.equal(new Set(items).size, items.length);
-        if (k >= chans.length) for (const c of chans) if (c.ids.length > 0) assert.ok(items.includes(c.ids[0]));
+        if (k >= chans.length)
+          for (const c of chans) if (c.ids.length > 0) assert.ok(items.includes(c.ids[0]));
         const all = new Set(lists.flat());
         assert.equal(items.length, Math.min(k, skip ? all.size : items.length));
       },
@@ -85,4 +86,19 @@ test("mergeTopK merges row by row", () => {
   );
   assert.deepEqual(Array.from(m.row(0).ids), [1, 2, 9]);
   assert.deepEqual(Array.from(m.row(1).ids), [3, 4, 5]);
+});
+
+test("weights: pops per round, fractions carried as credit, 0 mutes a channel", () => {
+  // A pops 2 per round, B 1, C every other round (0.5):
+  // r1: A→1,2  B→2 (dup, turn spent)  C (credit 0.5)   r2: A→3,4  B→5  C→7   r3: B→6
+  assert.deepEqual(
+    mergeChannels([A, B, C], 10, { weights: { A: 2, C: 0.5 } }).map((x) => x.item),
+    [1, 2, 3, 4, 5, 7, 6],
+  );
+  assert.deepEqual(
+    mergeChannels([A, B, C], 10, { weights: { A: 0 } }).map((x) => x.item),
+    [2, 7, 5, 6],
+  );
+  assert.throws(() => mergeChannels([A], 3, { weights: { Z: 1 } }), /unknown channel "Z"/);
+  assert.throws(() => mergeChannels([A], 3, { weights: { A: -1 } }), /must be a number ≥ 0/);
 });

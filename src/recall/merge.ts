@@ -39,6 +39,12 @@ export interface MergeOptions {
    * the result spends its turn. true: it keeps popping until it adds a new item.
    */
   readonly skipDuplicates?: boolean;
+  /**
+   * Round robin only: pops per round for each channel by name (default 1 each, as in Code 5-2).
+   * Fractions accumulate, so 0.5 means one pop every other round; 0 mutes a channel. A way to
+   * give a strong channel more of the budget without starving the others.
+   */
+  readonly weights?: Readonly<Record<string, number>>;
 }
 
 /** Merges ranked channel lists into at most k distinct items with provenance. */
@@ -50,7 +56,7 @@ export function mergeChannels(
   assert(Number.isInteger(k) && k >= 0, () => `merge: k must be an integer ≥ 0, got ${k}`);
   const order =
     (opts.strategy ?? "roundRobin") === "roundRobin"
-      ? roundRobinOrder(lists, k, opts.skipDuplicates ?? false)
+      ? roundRobinOrder(lists, k, opts.skipDuplicates ?? false, weightsOf(lists, opts.weights))
       : priorityOrder(lists, k);
   // Provenance: where every channel ranked each merged item.
   const at = new Map<number, Provenance[]>();
@@ -65,30 +71,56 @@ export function mergeChannels(
   return order.map(([item, by]) => ({ item, insertedBy: lists[by].name, channels: at.get(item) ?? [] }));
 }
 
-/** Code 5-2: one pop per channel per round until k items or every channel is dry. */
+function weightsOf(lists: readonly ChannelList[], weights: MergeOptions["weights"]): Float64Array {
+  const w = new Float64Array(lists.length).fill(1);
+  for (const [name, v] of Object.entries(weights ?? {})) {
+    assert(
+      Number.isFinite(v) && v >= 0,
+      () => `merge: weight of channel "${name}" must be a number ≥ 0, got ${v}`,
+    );
+    const c = lists.findIndex((l) => l.name === name);
+    assert(
+      c >= 0,
+      () =>
+        `merge: weight given for unknown channel "${name}" (channels: ${lists.map((l) => l.name).join(", ")})`,
+    );
+    w[c] = v;
+  }
+  return w;
+}
+
+/**
+ * Code 5-2: every round, each channel pops its best remaining item (weight w: w pops per round,
+ * fractions carried over as credit) until k items or every channel is dry.
+ */
 function roundRobinOrder(
   lists: readonly ChannelList[],
   k: number,
   skipDuplicates: boolean,
+  weights: Float64Array,
 ): [number, number][] {
   const seen = new Set<number>();
   const out: [number, number][] = [];
   const pos = new Int32Array(lists.length);
+  const credit = new Float64Array(lists.length);
   let live = true;
   while (out.length < k && live) {
     live = false;
     for (let c = 0; c < lists.length && out.length < k; c++) {
       const ids = lists[c].ids;
-      while (pos[c] < ids.length) {
-        const it = ids[pos[c]++];
-        if (!seen.has(it)) {
-          seen.add(it);
-          out.push([it, c]);
-          break;
+      credit[c] += weights[c];
+      for (; credit[c] >= 1 && out.length < k && pos[c] < ids.length; credit[c] -= 1) {
+        while (pos[c] < ids.length) {
+          const it = ids[pos[c]++];
+          if (!seen.has(it)) {
+            seen.add(it);
+            out.push([it, c]);
+            break;
+          }
+          if (!skipDuplicates) break;
         }
-        if (!skipDuplicates) break;
       }
-      if (pos[c] < ids.length) live = true;
+      if (pos[c] < ids.length && weights[c] > 0) live = true;
     }
   }
   return out;

@@ -7,7 +7,14 @@ import { tinyDataset } from "../../test/fixtures/tiny-dataset.ts";
 import { userItemCsr } from "../data/matrix.ts";
 import { Popular } from "./popular.ts";
 
-const data = tinyDataset({ nItems: 5, train: [[0, 1, 1], [1, 2], [1, 2, 3]] });
+const data = tinyDataset({
+  nItems: 5,
+  train: [
+    [0, 1, 1],
+    [1, 2],
+    [1, 2, 3],
+  ],
+});
 
 test("ranks by distinct users, masks seen items, ties by index", async () => {
   const m = await new Popular().fit(data);
@@ -19,7 +26,10 @@ test("ranks by distinct users, masks seen items, ties by index", async () => {
 });
 
 test("counting every event and time decay change the order as expected", async () => {
-  assert.deepEqual(Array.from((await new Popular({ distinctUsers: false }).fit(data)).itemScores()), [1, 4, 2, 1, 0]);
+  assert.deepEqual(
+    Array.from((await new Popular({ distinctUsers: false }).fit(data)).itemScores()),
+    [1, 4, 2, 1, 0],
+  );
   // ts = 1000·user + position: user 2's events are newest; a 1 s half-life leaves only them
   const d = await new Popular({ halfLifeSec: 1 }).fit(data);
   const s = d.itemScores();

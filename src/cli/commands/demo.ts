@@ -8,6 +8,9 @@ import { userItemCsr } from "../../data/matrix.ts";
 import { evaluateChannels } from "../../eval/channels.ts";
 import { mergeChannels } from "../../recall/merge.ts";
 import { createModel, modelNames } from "../../registry.ts";
+import { loadConfig } from "../../serve/config.ts";
+import { createService } from "../../serve/index.ts";
+import { evaluateFromConfig, trainFromConfig } from "../../serve/pipeline.ts";
 import { parse } from "../args.ts";
 import { Progress } from "../progress.ts";
 import { printReport } from "./eval.ts";
@@ -16,10 +19,12 @@ import { printReport } from "./eval.ts";
 const DEMO_CHANNELS = ["popular", "inverted-index", "itemcf", "usercf", "als", "mf-bpr", "mf-softmax"];
 
 const HELP = `usage: recallkit demo [--seed 42] [--users 5000] [--items 2000] [--out artifacts/demo] [--json]
+       recallkit demo --config examples/recall.yaml [--json]
 
 Generates the deterministic synthetic dataset, trains every channel (${DEMO_CHANNELS.join(", ")}),
 evaluates each and their round-robin merge with full ranking, saves the artifacts and prints one
-merged recommendation with provenance.`;
+merged recommendation with provenance. With --config: train, eval and serve that config, and send
+one real HTTP request to the running service.`;
 
 export async function run(argv: string[]): Promise<void> {
   const { values } = parse(argv, {
@@ -27,9 +32,11 @@ export async function run(argv: string[]): Promise<void> {
     users: { type: "string", default: "5000" },
     items: { type: "string", default: "2000" },
     out: { type: "string", default: "artifacts/demo" },
+    config: { type: "string" },
   });
   if (values.help) return void console.log(HELP);
   const json = values.json === true;
+  if (values.config !== undefined) return demoConfig(values.config, json);
   const t0 = performance.now();
   const ds = await resolveDataset(
     `synthetic:seed=${values.seed},users=${values.users},items=${values.items}`,
@@ -82,5 +89,38 @@ export async function run(argv: string[]): Promise<void> {
       console.log(`  ${String(j + 1).padStart(2)}. ${s.item.padEnd(8)} from ${s.channels.join(", ")}`);
     }
     console.log(`\ndemo finished in ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+  }
+}
+
+/** train → eval → serve one config, then one real request over HTTP. */
+async function demoConfig(file: string, json: boolean): Promise<void> {
+  const log = (m: string) => process.stderr.write(`${m}\n`);
+  const config = await loadConfig(file);
+  await trainFromConfig(config, { log });
+  const ev = await evaluateFromConfig(config, { log });
+  for (const r of [...ev.channels, ...ev.merged]) printReport(ev.dataset, r, json);
+  const svc = await createService({ ...config, server: { ...config.server, logLevel: "warn" } });
+  try {
+    const address = await svc.listen({ port: 0 });
+    const st = svc.service.state;
+    const body = { user: st.catalogue.users.id(0), k: 10 };
+    const res = await fetch(`${address}/v1/recall`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const out = (await res.json()) as {
+      items: { item: string; channels: { channel: string; rank: number }[] }[];
+    };
+    if (json) console.log(JSON.stringify({ request: body, response: out }));
+    else {
+      console.log(`\nPOST ${address}/v1/recall ${JSON.stringify(body)} → ${res.status}`);
+      for (const [j, it] of out.items.entries())
+        console.log(
+          `  ${String(j + 1).padStart(2)}. ${it.item.padEnd(8)} from ${it.channels.map((c) => `${c.channel}#${c.rank}`).join(", ")}`,
+        );
+    }
+  } finally {
+    await svc.close();
   }
 }

@@ -1,19 +1,26 @@
-/** `recallkit eval --dataset D --model m1[,m2...] [--param m.key=v] [--k 20,100] [--merge-k 200] [--json]` */
+/** `recallkit eval --dataset D --model m1[,m2...] [--param m.key=v] [--k 20,100] [--merge-k 200] [--json]` or `--config recall.yaml` */
 import { RecallkitError } from "../../errors.ts";
 import { type ChannelReport, evaluateChannels } from "../../eval/channels.ts";
 import type { MergeStrategy } from "../../recall/merge.ts";
 import { createModel, loadModel, modelNames } from "../../registry.ts";
+import { loadConfig } from "../../serve/config.ts";
+import { evaluateFromConfig } from "../../serve/pipeline.ts";
 import { paramsFor, parse, parseKs } from "../args.ts";
 import { Progress } from "../progress.ts";
 import { datasetFrom } from "./shared.ts";
 
 const HELP = `usage: recallkit eval --dataset NAME|PATH --model NAME[,NAME...] [options]
+       recallkit eval --config recall.yaml [--json]
 
 Full-ranking evaluation (training items masked) of each model and, with several models, of their
 merge. Prints Recall/NDCG/HitRate/Precision/MRR/MAP at each K, coverage, average popularity,
 Gini and long-tail share.
 
+With --config, evaluates every channel of the config exactly as it is served (its query source,
+ANN index and seeds; models from their artifacts) and the configured merge.
+
 options:
+  --config FILE        a recall.yaml (after recallkit train --config)
   --dataset D          dataset name (resolved in RECALLKIT_DATA or --data-dir) or path
   --model M[,M...]     models: ${modelNames().join(", ")}
   --artifact DIR       evaluate a saved model instead of training one (repeatable)
@@ -34,8 +41,23 @@ export async function run(argv: string[]): Promise<void> {
     k: { type: "string" },
     "merge-k": { type: "string" },
     merge: { type: "string" },
+    config: { type: "string" },
   });
   if (values.help) return void console.log(HELP);
+  if (values.config !== undefined) {
+    const json = values.json === true;
+    const progress = new Map<string, Progress>();
+    const r = await evaluateFromConfig(await loadConfig(values.config), {
+      log: (m) => process.stderr.write(`${m}\n`),
+      onProgress: (label, done, total) => {
+        const p = progress.get(label) ?? new Progress(`eval ${label}`, total, "users", json);
+        progress.set(label, p);
+        p.update(done);
+      },
+    });
+    for (const c of [...r.channels, ...r.merged]) printReport(r.dataset, c, json);
+    return;
+  }
   const names = values.model === undefined ? [] : values.model.split(",").filter((s) => s.length > 0);
   const artifacts = values.artifact ?? [];
   const params = paramsFor(names, values.param ?? []);

@@ -1,15 +1,20 @@
-/** `recallkit train --dataset D --model M [--param key=v] --out DIR` */
+/** `recallkit train --dataset D --model M [--param key=v] --out DIR` or `recallkit train --config recall.yaml` */
 import { join } from "node:path";
 import { RecallkitError } from "../../errors.ts";
 import { writeFileAtomic } from "../../io/artifact.ts";
 import { createModel, modelEntry, modelNames } from "../../registry.ts";
+import { loadConfig } from "../../serve/config.ts";
+import { trainFromConfig } from "../../serve/pipeline.ts";
 import { paramsFor, parse } from "../args.ts";
 import { datasetFrom } from "./shared.ts";
 
 const HELP = `usage: recallkit train --dataset NAME|PATH --model NAME [--param key=value ...] --out DIR
+       recallkit train --config recall.yaml [--model KEY,KEY]
 
 Fits a model on the dataset's training split and saves it as an artifact directory
 (manifest.json + .npy payloads) plus ids.json (external user/item ids), written atomically.
+With --config, fits every model the config's channels use (or only the --model keys) on its
+dataset, saving each under its artifact directory, plus the catalogue the service reads.
 
 models: ${modelNames()
   .map(
@@ -24,8 +29,10 @@ export async function run(argv: string[]): Promise<void> {
     model: { type: "string" },
     param: { type: "string", multiple: true },
     out: { type: "string" },
+    config: { type: "string" },
   });
   if (values.help) return void console.log(HELP);
+  if (values.config !== undefined) return trainConfig(values.config, values.model, values.json === true);
   if (values.model === undefined)
     throw new RecallkitError(
       "RK_ERR_INVALID_ARGUMENT",
@@ -55,4 +62,17 @@ export async function run(argv: string[]): Promise<void> {
       ? JSON.stringify(summary)
       : `trained ${values.model} on ${ds.name} in ${sec.toFixed(1)}s → ${values.out}`,
   );
+}
+
+async function trainConfig(file: string, only: string | undefined, json: boolean): Promise<void> {
+  const config = await loadConfig(file);
+  const r = await trainFromConfig(config, {
+    ...(only === undefined ? {} : { only: only.split(",") }),
+    log: (m) => process.stderr.write(`${m}\n`),
+  });
+  if (json) for (const m of r.models) console.log(JSON.stringify({ dataset: r.dataset, ...m }));
+  else
+    console.log(
+      `trained ${r.models.length} model(s) on ${r.dataset}: ${r.models.map((m) => `${m.key} ${m.seconds.toFixed(1)}s`).join(", ")}; catalogue → ${r.catalogue}`,
+    );
 }

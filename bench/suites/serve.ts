@@ -1,0 +1,346 @@
+/**
+ * The recall service under load (issue 8): a 5-channel config trained on Gowalla (or a synthetic
+ * dataset of Gowalla's size when $RECALLKIT_DATA/gowalla is absent), served by the real CLI
+ * (`recallkit serve --config`) in a child process on 127.0.0.1, driven by autocannon from this
+ * process over loopback. Phases: warm-up; a fixed 500 requests/s (target p99 ≤ 10 ms, zero
+ * errors); maximum throughput; then 500 requests/s again across two hot reloads (SIGHUP and
+ * POST /admin/reload), which must fail no request.
+ *
+ *   npm run bench -- serve [--duration 10] [--rate 500] [--connections 16] [--live] [--json] [--data-dir DIR]
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { Agent, request as httpRequest } from "node:http";
+import { createRequire } from "node:module";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { modelNames } from "../../src/registry.ts";
+import { loadConfig } from "../../src/serve/config.ts";
+import { trainFromConfig } from "../../src/serve/pipeline.ts";
+import type { BenchContext } from "../types.ts";
+import { arg, peakRssMB } from "../util.ts";
+
+interface Histogram {
+  average: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+interface CannonResult {
+  requests: Histogram & { total: number; sent: number };
+  latency: Histogram;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  duration: number;
+}
+interface CannonRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  setupRequest: (req: { body?: string }) => { body: string };
+}
+type Autocannon = (opts: {
+  url: string;
+  connections: number;
+  duration: number;
+  overallRate?: number;
+  requests: CannonRequest[];
+  timeout?: number;
+}) => Promise<CannonResult>;
+const autocannon = createRequire(import.meta.url)("autocannon") as Autocannon;
+
+const GOWALLA = { users: 29_858, items: 40_981 };
+
+function load(): string {
+  return loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ");
+}
+
+async function startServer(
+  configPath: string,
+  port: number,
+  log: (m: string) => void,
+): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "src/cli/main.ts", "serve", "--config", configPath, "--port", String(port)],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RECALLKIT_WORKERS: "0" } },
+  );
+  child.stderr?.on("data", (d: Buffer) => log(`server: ${d.toString().trim()}`));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the service did not start in 120 s")), 120_000);
+    child.stdout?.on("data", (d: Buffer) => {
+      const s = d.toString();
+      if (s.includes("recallkit serve: http")) {
+        log(s.trim().split("\n")[0]);
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the service exited with ${code}`));
+    });
+  });
+  return child;
+}
+
+interface PacedResult {
+  sent: number;
+  ok: number;
+  errors: number;
+  non2xx: number;
+  rps: number;
+  /** Latency from the request's scheduled time (so a stall counts for every request it delays). */
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/**
+ * Open-loop load at an even rate: request i is due at t0 + i/rate and its latency is measured
+ * from that due time (no coordinated omission). autocannon's `overallRate` sends each second's
+ * quota in a burst at the start of the second, which measures queueing of the burst instead.
+ */
+async function paced(
+  url: string,
+  path: string,
+  rate: number,
+  seconds: number,
+  body: () => string,
+): Promise<PacedResult> {
+  const u = new URL(url);
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const n = Math.round(rate * seconds);
+  const interval = 1000 / rate;
+  const lat: number[] = [];
+  let errors = 0;
+  let non2xx = 0;
+  const pending = new Set<Promise<void>>();
+  const fire = (due: number): void => {
+    const payload = body();
+    const p = new Promise<void>((resolve) => {
+      const req = httpRequest(
+        {
+          agent,
+          host: u.hostname,
+          port: u.port,
+          path,
+          method: "POST",
+          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
+        },
+        (res) => {
+          res.resume();
+          res.on("end", () => {
+            if ((res.statusCode ?? 0) >= 300) non2xx++;
+            else lat.push(performance.now() - due);
+            resolve();
+          });
+        },
+      );
+      req.on("error", () => {
+        errors++;
+        resolve();
+      });
+      req.end(payload);
+    });
+    pending.add(p);
+    p.then(() => pending.delete(p));
+  };
+  const t0 = performance.now();
+  let i = 0;
+  while (i < n) {
+    const now = performance.now();
+    while (i < n && t0 + i * interval <= now) fire(t0 + i++ * interval);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(pending);
+  const wall = (performance.now() - t0) / 1000;
+  agent.destroy();
+  lat.sort((a, b) => a - b);
+  const q = (f: number) =>
+    lat.length === 0 ? 0 : Number(lat[Math.min(lat.length - 1, Math.floor(f * lat.length))].toFixed(2));
+  return {
+    sent: n,
+    ok: lat.length,
+    errors,
+    non2xx,
+    rps: lat.length / wall,
+    p50: q(0.5),
+    p90: q(0.9),
+    p99: q(0.99),
+    max: q(1),
+  };
+}
+
+export async function run(ctx: BenchContext): Promise<void> {
+  const duration = Number(arg(ctx.args, "duration", "10"));
+  const rate = Number(arg(ctx.args, "rate", "500"));
+  const connections = Number(arg(ctx.args, "connections", "16"));
+  const port = Number(arg(ctx.args, "port", "18391"));
+  const gowalla = ctx.dataDir !== undefined && existsSync(join(ctx.dataDir, "gowalla"));
+  const dataset = gowalla ? "gowalla" : `synthetic:seed=7,users=${GOWALLA.users},items=${GOWALLA.items}`;
+  const hasAls = modelNames().includes("als");
+  // Precomputed U2I lists for the two CF channels (default); --live scores them per request.
+  const precompute = !ctx.args.includes("--live");
+  const dir = await mkdtemp(join(tmpdir(), "recallkit-serve-bench-"));
+  // Five channels: ItemCF (user + recent items), UserCF, popularity and, when registered, ALS
+  // through an HNSW index (spec §5.2.3); without ALS, a short-memory I2I channel takes its place.
+  const channels: Record<string, unknown> = {
+    "u2i/itemcf": { model: "itemcf", k: 150, timeoutMs: 50, precompute },
+    "i2i/itemcf": { model: "itemcf", source: "recent", seeds: 10, k: 100, timeoutMs: 50 },
+    "u2i/usercf": { model: "usercf", k: 100, timeoutMs: 50, when: "known", precompute },
+    "u2i/popular": { model: "popular", k: 100, timeoutMs: 50 },
+    ...(hasAls
+      ? { "u2i/als": { model: "als", retrieval: "ann", index: "HNSW32,ef=64", k: 150, timeoutMs: 50 } }
+      : { "i2i/itemcf-last2": { model: "itemcf", source: "recent", seeds: 2, k: 100, timeoutMs: 50 } }),
+  };
+  const raw = {
+    dataset,
+    ...(ctx.dataDir === undefined ? {} : { dataDir: ctx.dataDir }),
+    artifacts: join(dir, "artifacts"),
+    models: {
+      popular: { type: "popular" },
+      itemcf: { type: "itemcf", params: { preset: "cosine", neighbors: 200 } },
+      usercf: { type: "usercf", params: { neighbors: 100 } },
+      ...(hasAls ? { als: { type: "als", params: { factors: 64 } } } : {}),
+    },
+    channels,
+    merge: { k: 200 },
+    server: { host: "127.0.0.1", port, logLevel: "warn" },
+  };
+  const configPath = join(dir, "recall.yaml");
+  await writeFile(configPath, stringify(raw));
+  const config = await loadConfig(configPath);
+  ctx.log(`training ${Object.keys(raw.models).join(", ")} on ${dataset} → ${dir}`);
+  const t0 = performance.now();
+  const trained = await trainFromConfig(config, { log: ctx.log });
+  const trainSec = (performance.now() - t0) / 1000;
+
+  // Requests cycle deterministically through users, 1 in 10 unknown (cold-start path).
+  const { loadCatalogue } = await import("../../src/serve/catalogue.ts");
+  const cat = await loadCatalogue(join(config.artifacts, "catalogue"));
+  const users = cat.users.ids();
+  let next = 0;
+  const request: CannonRequest = {
+    method: "POST",
+    path: "/v1/recall",
+    headers: { "content-type": "application/json" },
+    setupRequest: (req) => {
+      const i = next++;
+      const user = i % 10 === 9 ? `cold-${i}` : users[(i * 7919) % users.length];
+      return { ...req, body: JSON.stringify({ user, k: 100 }) };
+    },
+  };
+  const url = `http://127.0.0.1:${port}`;
+  const server = await startServer(configPath, port, ctx.log);
+  const results: Record<string, CannonResult & { loadavg: string }> = {};
+  try {
+    const phase = async (
+      name: string,
+      opts: { seconds: number; rate?: number; conns: number },
+      during?: () => Promise<void>,
+    ) => {
+      const before = load();
+      const p = autocannon({
+        url,
+        connections: opts.conns,
+        duration: opts.seconds,
+        ...(opts.rate === undefined ? {} : { overallRate: opts.rate }),
+        requests: [request],
+        timeout: 10,
+      });
+      if (during !== undefined) await during();
+      const r = await p;
+      results[name] = { ...r, loadavg: `${before} → ${load()}` };
+      ctx.log(
+        `${name}: ${r.requests.average.toFixed(0)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, errors ${r.errors}, non-2xx ${r.non2xx}, timeouts ${r.timeouts} (load ${results[name].loadavg})`,
+      );
+    };
+    await phase("warmup", { seconds: 3, conns: 8 });
+    const before = load();
+    const body = () => (request.setupRequest({}) as { body: string }).body;
+    const pf = await paced(url, "/v1/recall", rate, duration, body);
+    const pacedLoad = `${before} → ${load()}`;
+    ctx.log(
+      `paced ${rate} req/s (open loop): ${pf.rps.toFixed(0)} req/s, p50 ${pf.p50} ms, p90 ${pf.p90} ms, p99 ${pf.p99} ms, max ${pf.max} ms, errors ${pf.errors}, non-2xx ${pf.non2xx} (load ${pacedLoad})`,
+    );
+    await phase("fixed", { seconds: duration, rate, conns: connections });
+    await phase("max", { seconds: duration, conns: 32 });
+    const reloads: string[] = [];
+    await phase("reload", { seconds: duration, rate, conns: connections }, async () => {
+      const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      await wait((duration * 1000) / 4);
+      server.kill("SIGHUP");
+      reloads.push("SIGHUP");
+      await wait((duration * 1000) / 4);
+      const r = await fetch(`${url}/admin/reload`, { method: "POST" });
+      reloads.push(`POST /admin/reload → ${r.status} ${await r.text()}`);
+    });
+    const ver = (await (await fetch(`${url}/v1/channels`)).json()) as { stateVersion: number };
+    ctx.log(`reloads: ${reloads.join("; ")}; state version now ${ver.stateVersion}`);
+    const f = results.fixed;
+    const m = results.max;
+    const rl = results.reload;
+    ctx.emit({
+      suite: "serve",
+      dataset,
+      model: `${Object.keys(channels).length} channels: ${Object.keys(channels).join(", ")}`,
+      params: { duration, rate, connections, maxConnections: 32, k: 100, coldShare: 0.1, precompute },
+      metrics: {
+        "paced.rps": pf.rps,
+        "paced.p50_ms": pf.p50,
+        "paced.p99_ms": pf.p99,
+        "paced.errors": pf.errors + pf.non2xx,
+        "fixed.rps": f.requests.average,
+        "fixed.p50_ms": f.latency.p50,
+        "fixed.p99_ms": f.latency.p99,
+        "fixed.errors": f.errors + f.non2xx + f.timeouts,
+        "max.rps": m.requests.average,
+        "max.p50_ms": m.latency.p50,
+        "max.p99_ms": m.latency.p99,
+        "max.errors": m.errors + m.non2xx + m.timeouts,
+        "reload.rps": rl.requests.average,
+        "reload.p99_ms": rl.latency.p99,
+        "reload.failed": rl.errors + rl.non2xx + rl.timeouts,
+        "reload.stateVersion": ver.stateVersion,
+      },
+      seconds: { train: trainSec },
+      peakRssMB: peakRssMB(),
+      extra: {
+        target: "p99 ≤ 10 ms at 500 req/s, zero errors",
+        met: pf.p99 <= 10 && pf.errors + pf.non2xx === 0,
+        paced: { ...pf, loadavg: pacedLoad },
+        note: "paced = open-loop even 500 req/s (latency from the due time); fixed = autocannon overallRate (per-second bursts)",
+        loadavg: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.loadavg])),
+        models: trained.models.map((x) => ({ key: x.key, type: x.type, seconds: x.seconds })),
+        users: users.length,
+        items: cat.items.size,
+        reloads,
+        phases: Object.fromEntries(
+          Object.entries(results).map(([k, v]) => [
+            k,
+            {
+              rps: v.requests.average,
+              total: v.requests.total,
+              latency: { p50: v.latency.p50, p90: v.latency.p90, p99: v.latency.p99, max: v.latency.max },
+              errors: v.errors,
+              non2xx: v.non2xx,
+              timeouts: v.timeouts,
+            },
+          ]),
+        ),
+      },
+    });
+  } finally {
+    server.kill("SIGTERM");
+    await new Promise((r) => server.once("exit", r));
+    await rm(dir, { recursive: true, force: true });
+  }
+}

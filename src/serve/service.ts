@@ -1,0 +1,373 @@
+/**
+ * The recall service without HTTP: one request runs the applicable channels concurrently, each
+ * under its timeout, filters their lists (seen items, business rules), merges them with
+ * provenance (spec §5.1.4, `recall/merge.ts`) and reports per-channel timings. A channel that
+ * throws or passes its timeout is left out with a warning; it never fails the request.
+ *
+ * Timeouts: a channel that awaits (worker threads, Redis) is abandoned when its timer fires; a
+ * channel that computes synchronously cannot be pre-empted in JavaScript, so it runs to the end
+ * and its result is discarded when it took longer than its timeout.
+ */
+import { mergeChannels } from "../recall/merge.ts";
+import type {
+  ChannelReportOut,
+  EventsRequest,
+  ProvenanceOut,
+  RecallItemOut,
+  RecallRequest,
+  RecallResponse,
+} from "./api.ts";
+import { attributesOf, csrRow } from "./catalogue.ts";
+import { type Channel, type ChannelHits, type ChannelQuery, sortedHas } from "./channel.ts";
+import type { RecallConfig } from "./config.ts";
+import { badRequest, ServeError } from "./errors.ts";
+import type { ServiceMetrics } from "./metrics.ts";
+import { loadState, ruleMask, type ServingState, type StateSources } from "./state.ts";
+import type { OnlineStore } from "./store.ts";
+
+interface Outcome {
+  readonly report: ChannelReportOut;
+  readonly hits: ChannelHits | null;
+}
+
+class ChannelTimeout extends Error {}
+
+export interface ReloadResult {
+  readonly version: number;
+  readonly loadedAt: string;
+  readonly seconds: number;
+}
+
+export class RecallService {
+  private current: ServingState;
+  private reloading: Promise<ReloadResult> | null = null;
+
+  constructor(
+    readonly config: RecallConfig,
+    state: ServingState,
+    readonly store: OnlineStore,
+    readonly metrics: ServiceMetrics,
+    private readonly sources: StateSources = {},
+  ) {
+    this.current = state;
+    metrics.stateVersion.set(state.version);
+  }
+
+  /** The state requests read now (replaced whole by `reload`). */
+  get state(): ServingState {
+    return this.current;
+  }
+
+  /**
+   * Re-reads every artifact into a new state and swaps it in; concurrent calls share one reload.
+   * On failure the previous state keeps serving and the error is rethrown.
+   */
+  reload(): Promise<ReloadResult> {
+    if (this.reloading !== null) return this.reloading;
+    const run = async (): Promise<ReloadResult> => {
+      try {
+        const next = await loadState(this.config, this.current.version + 1, this.sources);
+        this.current = next; // the one atomic step: in-flight requests keep their snapshot
+        this.metrics.reloads.inc({ result: "ok" });
+        this.metrics.stateVersion.set(next.version);
+        return { version: next.version, loadedAt: next.loadedAt, seconds: next.loadSeconds };
+      } catch (err) {
+        this.metrics.reloads.inc({ result: "error" });
+        throw new ServeError("RK_SERVE_RELOAD_FAILED", `reload failed: ${(err as Error).message}`, {
+          cause: err,
+        });
+      } finally {
+        this.reloading = null;
+      }
+    };
+    this.reloading = run();
+    return this.reloading;
+  }
+
+  /** External item ids → dense indices; unknown ids are a 400 or dropped with a warning. */
+  private itemIndices(
+    st: ServingState,
+    ids: readonly string[] | undefined,
+    field: string,
+    warnings: string[],
+  ) {
+    const out: number[] = [];
+    if (ids === undefined) return out;
+    const unknown: string[] = [];
+    for (let j = 0; j < ids.length; j++) {
+      const i = st.catalogue.items.indexOf(ids[j]);
+      if (i >= 0) out.push(i);
+      else if (this.config.request.unknownItems === "reject")
+        throw new ServeError("RK_SERVE_UNKNOWN_ITEM", `${field}[${j}]: unknown item id "${ids[j]}"`);
+      else unknown.push(ids[j]);
+    }
+    if (unknown.length > 0)
+      warnings.push(
+        `${field}: ${unknown.length} unknown item id(s) ignored (${unknown.slice(0, 5).join(", ")})`,
+      );
+    return out;
+  }
+
+  async recall(req: RecallRequest): Promise<RecallResponse> {
+    const t0 = performance.now();
+    const st = this.current; // one snapshot for the whole request
+    const cat = st.catalogue;
+    const cfg = this.config;
+    const warnings: string[] = [];
+    const k = req.k ?? cfg.merge.k;
+    const user = cat.users.indexOf(req.user);
+    const path = user >= 0 ? "known" : "cold";
+
+    const reqRecent = this.itemIndices(st, req.recentItems, "recentItems", warnings);
+    const excludeItems = this.itemIndices(st, req.filters?.excludeItems, "filters.excludeItems", warnings);
+    const rules = [
+      ...cfg.filters.rules.map((r, i) => ruleMask(st, r, `config filters.rules[${i}]`)),
+      ...(req.filters?.rules ?? []).map((r, i) => ruleMask(st, r, `filters.rules[${i}]`)),
+    ];
+    const onlineIds = await this.store.recent(req.user, cfg.history.recentSize);
+    const online: number[] = [];
+    for (const id of onlineIds) {
+      const i = cat.items.indexOf(id);
+      if (i >= 0) online.push(i);
+    }
+    // Recent history, most recent last: training tail, then online events, then the request's.
+    const tail = csrRow(cat.recent, user);
+    const all = [...tail, ...online, ...reqRecent];
+    const recent = Int32Array.from(all.slice(Math.max(0, all.length - cfg.history.recentSize)));
+
+    const attributes: Record<string, readonly string[]> =
+      user >= 0 ? attributesOf(cat.userAttributes, user) : {};
+    for (const [f, v] of Object.entries(req.userFeatures ?? {}))
+      attributes[f] = typeof v === "string" ? [v] : v;
+
+    const excludeSeen = req.filters?.excludeSeen ?? cfg.filters.excludeSeen;
+    const extra = new Set<number>(excludeItems);
+    if (excludeSeen) {
+      for (const i of online) extra.add(i);
+      for (const i of reqRecent) extra.add(i);
+    }
+    const seenRow = excludeSeen ? csrRow(cat.seen, user) : new Int32Array(0);
+    const drop = (it: number): boolean => {
+      if (extra.has(it) || (seenRow.length > 0 && sortedHas(seenRow, it))) return true;
+      for (let r = 0; r < rules.length; r++) if (rules[r][it] === 0) return true;
+      return false;
+    };
+
+    const only = req.channels === undefined ? null : new Set(req.channels);
+    if (only !== null)
+      for (const n of only)
+        if (!st.channels.some((c) => c.name === n))
+          throw badRequest(
+            "channels",
+            `unknown channel "${n}" (have: ${st.channels.map((c) => c.name).join(", ")})`,
+          );
+    const factor = rules.length > 0 ? cfg.request.overfetch : 1;
+    const runs = st.channels.map((ch) => {
+      if (
+        (only !== null && !only.has(ch.name)) ||
+        (ch.when === "known" && user < 0) ||
+        (ch.when === "cold" && user >= 0)
+      )
+        return Promise.resolve<Outcome>({
+          report: { name: ch.name, status: "skipped", ms: 0, returned: 0, kept: 0 },
+          hits: null,
+        });
+      const quota = Math.min(ch.quota, k);
+      const q: ChannelQuery = {
+        user,
+        recent,
+        attributes,
+        k: Math.min(cat.items.size, Math.ceil(quota * factor) + extra.size),
+        seen: excludeSeen ? cat.seen : null,
+      };
+      return this.runChannel(ch, q);
+    });
+    const outcomes = await Promise.all(runs);
+
+    // Filter each list, cut it to its quota, merge round-robin (or by priority) with provenance.
+    const lists: { name: string; ids: number[]; scores: number[] }[] = [];
+    const reports: ChannelReportOut[] = [];
+    for (let c = 0; c < outcomes.length; c++) {
+      const { report, hits } = outcomes[c];
+      if (report.warning !== undefined) warnings.push(`${report.name}: ${report.warning}`);
+      if (hits === null) {
+        reports.push(report);
+        continue;
+      }
+      const quota = Math.min(st.channels[c].quota, k);
+      const ids: number[] = [];
+      const scores: number[] = [];
+      for (let j = 0; j < hits.ids.length && ids.length < quota; j++) {
+        const it = hits.ids[j];
+        if (drop(it)) continue;
+        ids.push(it);
+        scores.push(hits.scores[j]);
+      }
+      reports.push({ ...report, kept: ids.length });
+      lists.push({ name: report.name, ids, scores });
+    }
+    const merged = mergeChannels(lists, k, {
+      strategy: cfg.merge.strategy,
+      skipDuplicates: cfg.merge.skipDuplicates,
+    });
+    const byName = new Map(lists.map((l) => [l.name, l]));
+    const items: RecallItemOut[] = merged.map((m) => ({
+      item: cat.items.id(m.item),
+      insertedBy: m.insertedBy,
+      channels: m.channels.map(
+        (p): ProvenanceOut => ({
+          channel: p.channel,
+          rank: p.rank,
+          score: Number((byName.get(p.channel)?.scores[p.rank - 1] ?? 0).toPrecision(6)),
+        }),
+      ),
+    }));
+    this.metrics.recallItems.observe(items.length);
+    const health = this.store.health();
+    if (health.degraded) warnings.push(`store: ${health.detail}`);
+    return {
+      user: req.user,
+      path,
+      k,
+      items,
+      channels: reports,
+      warnings,
+      context: {
+        recentItems: Array.from(recent.subarray(Math.max(0, recent.length - 20)), (i) => cat.items.id(i)),
+        attributes,
+        excludeSeen,
+        store: health.detail,
+      },
+      stateVersion: st.version,
+      ms: round3(performance.now() - t0),
+    };
+  }
+
+  private runChannel(ch: Channel, q: ChannelQuery): Promise<Outcome> {
+    let timer: NodeJS.Timeout | undefined;
+    let started = 0;
+    let syncMs = -1;
+    const work = Promise.resolve().then(() => {
+      started = performance.now();
+      const r = ch.run(q);
+      if (!(r instanceof Promise)) syncMs = performance.now() - started;
+      return r;
+    });
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ChannelTimeout()), ch.timeoutMs);
+    });
+    const report = (
+      status: ChannelReportOut["status"],
+      ms: number,
+      returned: number,
+      warning?: string,
+    ): ChannelReportOut => {
+      this.metrics.channel.observe({ channel: ch.name }, ms / 1000);
+      this.metrics.channelOutcomes.inc({ channel: ch.name, status });
+      return {
+        name: ch.name,
+        status,
+        ms: round3(ms),
+        returned,
+        kept: 0,
+        ...(warning === undefined ? {} : { warning }),
+      };
+    };
+    return Promise.race([work, timeout]).then(
+      (hits) => {
+        clearTimeout(timer);
+        const ms = syncMs >= 0 ? syncMs : performance.now() - started;
+        if (ms > ch.timeoutMs)
+          return {
+            report: report(
+              "timeout",
+              ms,
+              0,
+              `took ${ms.toFixed(1)} ms, over its ${ch.timeoutMs} ms timeout; skipped`,
+            ),
+            hits: null,
+          };
+        if (hits === null) return { report: report("empty", ms, 0), hits: null };
+        return { report: report("ok", ms, hits.ids.length), hits };
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        const ms = started === 0 ? 0 : performance.now() - started;
+        if (err instanceof ChannelTimeout)
+          return {
+            report: report("timeout", ms, 0, `timed out after ${ch.timeoutMs} ms; skipped`),
+            hits: null,
+          };
+        return {
+          report: report("error", ms, 0, `failed (${(err as Error)?.message ?? String(err)}); skipped`),
+          hits: null,
+        };
+      },
+    );
+  }
+
+  /** I2I: the items most similar to one item, from a model with item similarity. */
+  similarItems(itemId: string, k: number, modelKey?: string) {
+    const st = this.current;
+    const item = st.catalogue.items.indexOf(itemId);
+    if (item < 0) throw new ServeError("RK_SERVE_ITEM_NOT_FOUND", `item "${itemId}" is not in the catalogue`);
+    const candidates = [...st.models].filter(([, m]) => m.similarItems !== undefined);
+    const pick = modelKey === undefined ? candidates[0] : candidates.find(([key]) => key === modelKey);
+    if (pick === undefined)
+      throw badRequest(
+        "model",
+        modelKey === undefined
+          ? "no configured model has item similarity (itemcf, als, embedding models do)"
+          : `"${modelKey}" is not a configured model with item similarity (have: ${candidates.map(([key]) => key).join(", ") || "none"})`,
+      );
+    const [key, model] = pick;
+    const row = (model.similarItems as (i: Int32Array, k: number) => import("../math/topk.ts").TopK)
+      .call(model, Int32Array.of(item), k)
+      .row(0);
+    return {
+      item: itemId,
+      model: key,
+      items: Array.from(row.ids, (it, j) => ({
+        item: st.catalogue.items.id(it),
+        score: Number(row.scores[j].toPrecision(6)),
+      })),
+      stateVersion: st.version,
+    };
+  }
+
+  /** Appends a user's new interactions to their recent history (visible to the next request). */
+  async events(req: EventsRequest) {
+    const st = this.current;
+    const warnings: string[] = [];
+    const idx = this.itemIndices(st, req.items, "items", warnings);
+    const ids = idx.map((i) => st.catalogue.items.id(i));
+    const size = ids.length === 0 ? 0 : await this.store.push(req.user, ids, this.config.history.recentSize);
+    return { user: req.user, accepted: ids.length, onlineHistory: size, warnings };
+  }
+
+  /** Channels as configured, for GET /v1/channels and the web page. */
+  channels() {
+    return this.current.channels.map((c) => ({
+      name: c.name,
+      quota: c.quota,
+      timeoutMs: c.timeoutMs,
+      when: c.when,
+      describe: c.describe,
+    }));
+  }
+
+  ready(): { ready: boolean; store: string; version: number; channels: number } {
+    const h = this.store.health();
+    this.metrics.storeDegraded.set(h.degraded ? 1 : 0);
+    return {
+      ready: h.ok,
+      store: h.detail,
+      version: this.current.version,
+      channels: this.current.channels.length,
+    };
+  }
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

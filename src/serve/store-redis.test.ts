@@ -1,0 +1,177 @@
+/**
+ * Redis mode: the same API suite as embedded mode against a real redis-server, and Redis killed
+ * mid-run (fallback to the in-process store, or a clear 503 with fallback "fail").
+ * RECALLKIT_REDIS_URL points at a running server (.ci/run starts one); otherwise a private
+ * redis-server is started when the binary exists, and the tests skip with the reason when not.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { runApiSuite, serveFixture } from "./api.case.test.ts";
+import type { RecallResponse } from "./api.ts";
+import { createService, type Service } from "./index.ts";
+
+const BIN = process.env.REDIS_SERVER_BIN ?? "redis-server";
+const hasBinary = spawnSync(BIN, ["--version"]).status === 0;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A private redis-server on a loopback port, no persistence. */
+async function startRedis(port?: number): Promise<{ url: string; port: number; proc: ChildProcess }> {
+  const p = port ?? (await freePort());
+  const proc = spawn(BIN, ["--port", String(p), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("redis-server did not start in 5 s")), 5000);
+    proc.stdout?.on("data", (d: Buffer) => {
+      if (d.toString().includes("Ready to accept connections")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    proc.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited with ${code}`));
+    });
+  });
+  return { url: `redis://127.0.0.1:${p}`, port: p, proc };
+}
+
+function stopRedis(proc: ChildProcess, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+  return new Promise((resolve) => {
+    if (proc.exitCode !== null) return resolve();
+    proc.once("exit", () => resolve());
+    proc.kill(signal);
+  });
+}
+
+const envUrl = process.env.RECALLKIT_REDIS_URL || undefined; // empty counts as unset
+const skip = envUrl === undefined && !hasBinary ? `no RECALLKIT_REDIS_URL and no ${BIN} binary` : false;
+if (skip) console.log(`# skipping Redis tests: ${skip} (apt-get install -y redis-server)`);
+
+describe("Redis store", { skip }, () => {
+  let url = envUrl ?? "";
+  let own: ChildProcess | null = null;
+  const run = `t${process.pid}-${Date.now()}`;
+  before(async () => {
+    if (envUrl === undefined) {
+      const r = await startRedis();
+      url = r.url;
+      own = r.proc;
+    }
+  });
+  after(async () => {
+    if (own !== null) await stopRedis(own, "SIGTERM");
+  });
+
+  runApiSuite(
+    "redis store",
+    async () => {
+      const fx = await serveFixture();
+      return createService(
+        { ...fx.config, store: { type: "redis", url, prefix: `rk-test:${run}:` } },
+        { dataset: fx.ds, models: fx.models, defaultMetrics: false },
+      );
+    },
+    `${run}-`,
+  );
+
+  test("two replicas share recent histories through Redis", async () => {
+    const fx = await serveFixture();
+    const make = () =>
+      createService(
+        { ...fx.config, store: { type: "redis", url, prefix: `rk-test:${run}:shared:` } },
+        { dataset: fx.ds, models: fx.models, defaultMetrics: false },
+      );
+    const [a, b] = [await make(), await make()];
+    try {
+      const ev = await a.app.inject({
+        method: "POST",
+        url: "/v1/events",
+        payload: { user: "new-user", items: ["i5", "i6"] },
+      });
+      assert.equal(ev.statusCode, 200);
+      const r = await b.app.inject({
+        method: "POST",
+        url: "/v1/recall",
+        payload: { user: "new-user", k: 10 },
+      });
+      assert.deepEqual((r.json() as RecallResponse).context.recentItems, ["i5", "i6"]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
+describe("Redis killed mid-run", { skip: hasBinary ? false : `no ${BIN} binary` }, () => {
+  let svc: Service | null = null;
+  after(async () => {
+    await svc?.close();
+  });
+
+  for (const fallback of ["embedded", "fail"] as const)
+    test(`fallback ${fallback}: ${fallback === "embedded" ? "degrades to the in-process store" : "answers 503"}, never crashes, recovers`, async () => {
+      const fx = await serveFixture();
+      const redis = await startRedis();
+      svc = await createService(
+        { ...fx.config, store: { type: "redis", url: redis.url, fallback, commandTimeoutMs: 100 } },
+        { dataset: fx.ds, models: fx.models, defaultMetrics: false },
+      );
+      const recall = () =>
+        svc!.app.inject({ method: "POST", url: "/v1/recall", payload: { user: "x1", k: 10 } });
+      const event = () =>
+        svc!.app.inject({ method: "POST", url: "/v1/events", payload: { user: "x1", items: ["i7"] } });
+      assert.equal((await event()).statusCode, 200);
+      assert.equal((await recall()).statusCode, 200);
+
+      await stopRedis(redis.proc);
+      // Requests while Redis is gone, including right at the moment it dies.
+      const codes = await Promise.all([recall(), event(), recall()].map((p) => p.then((r) => r.statusCode)));
+      const ready = await svc.app.inject({ url: "/readyz" });
+      if (fallback === "embedded") {
+        assert.deepEqual(codes, [200, 200, 200]);
+        const r = (await recall()).json() as RecallResponse;
+        assert.ok(
+          r.warnings.some((w) => /^store: redis \(degraded/.test(w)),
+          r.warnings.join("|"),
+        );
+        assert.equal(ready.statusCode, 200);
+      } else {
+        assert.deepEqual(codes, [503, 503, 503]);
+        const r = await recall();
+        assert.equal(r.statusCode, 503);
+        assert.match(r.body, /RK_SERVE_STORE_UNAVAILABLE.*online store unavailable: Redis/);
+        assert.equal(ready.statusCode, 503, ready.body);
+      }
+      assert.equal((await svc.app.inject({ url: "/healthz" })).statusCode, 200, "the process is alive");
+
+      // Redis comes back on the same port: the client reconnects and Redis serves again.
+      const again = await startRedis(redis.port);
+      try {
+        const t0 = Date.now();
+        let ok = false;
+        while (Date.now() - t0 < 5000 && !ok) {
+          await new Promise((r) => setTimeout(r, 100));
+          ok = svc.service.store.health().detail === "redis";
+        }
+        assert.ok(ok, `reconnected: ${svc.service.store.health().detail}`);
+        assert.equal((await recall()).statusCode, 200);
+      } finally {
+        await svc.close();
+        svc = null;
+        await stopRedis(again.proc, "SIGTERM");
+      }
+    });
+});

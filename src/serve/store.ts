@@ -1,0 +1,174 @@
+/**
+ * Online state: each user's recent interactions that arrived after training (POST /v1/events).
+ * The embedded store keeps them in process; the Redis store keeps them in Redis lists so several
+ * replicas share them (DESIGN §9: keys hash-tagged `{user}` so a Redis Cluster keeps one user's
+ * keys in one slot). When Redis fails, the Redis store either degrades to an in-process fallback
+ * (reads and writes go there until Redis answers again) or throws RK_SERVE_STORE_UNAVAILABLE, which
+ * the HTTP layer turns into a 503. It never takes the process down.
+ */
+import { Redis } from "ioredis";
+import { RecallkitError } from "../errors.ts";
+import type { RedisStoreConfig } from "./config.ts";
+import { storeUnavailable } from "./errors.ts";
+
+export interface StoreHealth {
+  readonly ok: boolean;
+  /** "embedded", "redis", or "redis (degraded: ...)" */
+  readonly detail: string;
+  readonly degraded: boolean;
+}
+
+export interface OnlineStore {
+  readonly kind: "embedded" | "redis";
+  /** A user's online items, most recent last, at most n. */
+  recent(user: string, n: number): Promise<string[]>;
+  /** Appends items (oldest first), keeping the last `keep`; returns the history length. */
+  push(user: string, items: readonly string[], keep: number): Promise<number>;
+  health(): StoreHealth;
+  close(): Promise<void>;
+}
+
+/** In-process store: a Map of bounded lists, least recently written user evicted past `maxUsers`. */
+export class EmbeddedStore implements OnlineStore {
+  readonly kind = "embedded";
+  private readonly lists = new Map<string, string[]>();
+  constructor(private readonly maxUsers = 1_000_000) {}
+
+  async recent(user: string, n: number): Promise<string[]> {
+    const l = this.lists.get(user);
+    return l === undefined ? [] : l.slice(Math.max(0, l.length - n));
+  }
+
+  async push(user: string, items: readonly string[], keep: number): Promise<number> {
+    const l = this.lists.get(user) ?? [];
+    this.lists.delete(user); // re-insert: Map order is write recency
+    l.push(...items);
+    if (l.length > keep) l.splice(0, l.length - keep);
+    this.lists.set(user, l);
+    if (this.lists.size > this.maxUsers) this.lists.delete(this.lists.keys().next().value as string);
+    return l.length;
+  }
+
+  health(): StoreHealth {
+    return { ok: true, detail: "embedded", degraded: false };
+  }
+
+  async close(): Promise<void> {}
+}
+
+const RETRY_MS = 1000;
+
+/** Redis lists `<prefix>{<user>}:recent` (RPUSH + LTRIM, LRANGE), via ioredis. */
+export class RedisStore implements OnlineStore {
+  readonly kind = "redis";
+  readonly client: Redis;
+  private readonly fallback: EmbeddedStore | null;
+  private lastError: string | null = null;
+  private failedAt = 0;
+
+  private constructor(private readonly cfg: RedisStoreConfig) {
+    this.client = new Redis(cfg.url, {
+      // Fail fast instead of queueing: a request must not wait for a reconnect.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: cfg.commandTimeoutMs,
+      connectTimeout: Math.max(1000, cfg.commandTimeoutMs),
+      lazyConnect: true,
+      retryStrategy: (times) => Math.min(times * 100, 2000),
+    });
+    // Without a listener ioredis reports errors as unhandled 'error' events.
+    this.client.on("error", (err: Error) => {
+      this.lastError = err.message;
+    });
+    this.client.on("ready", () => {
+      this.lastError = null;
+      this.failedAt = 0;
+    });
+    this.fallback = cfg.fallback === "embedded" ? new EmbeddedStore() : null;
+  }
+
+  /** Connects (failing startup with a clear error when Redis cannot be reached). */
+  static async connect(cfg: RedisStoreConfig): Promise<RedisStore> {
+    const s = new RedisStore(cfg);
+    try {
+      await s.client.connect();
+      await s.client.ping();
+    } catch (err) {
+      s.client.disconnect();
+      throw new RecallkitError(
+        "RK_ERR_CONFIG",
+        `cannot reach Redis at ${cfg.url} (${(err as Error).message}); start redis-server or set store: embedded`,
+      );
+    }
+    return s;
+  }
+
+  private key(user: string): string {
+    return `${this.cfg.prefix}{${user}}:recent`;
+  }
+
+  /**
+   * A small circuit breaker: after a failed command Redis is not asked again for `RETRY_MS`
+   * (requests go straight to the fallback or get a 503 instead of waiting for a timeout each),
+   * then one request tries it again.
+   */
+  private up(): boolean {
+    return this.client.status === "ready" && (this.failedAt === 0 || Date.now() - this.failedAt > RETRY_MS);
+  }
+
+  private async orFallback<T>(op: () => Promise<T>, fb: (s: EmbeddedStore) => Promise<T>): Promise<T> {
+    if (this.up()) {
+      try {
+        const r = await op();
+        this.failedAt = 0;
+        return r;
+      } catch (err) {
+        this.lastError = (err as Error).message;
+        this.failedAt = Date.now();
+      }
+    }
+    if (this.fallback === null) throw storeUnavailable(`Redis: ${this.lastError ?? this.client.status}`);
+    return fb(this.fallback);
+  }
+
+  recent(user: string, n: number): Promise<string[]> {
+    return this.orFallback(
+      () => this.client.lrange(this.key(user), -n, -1),
+      (s) => s.recent(user, n),
+    );
+  }
+
+  push(user: string, items: readonly string[], keep: number): Promise<number> {
+    return this.orFallback(
+      async () => {
+        const k = this.key(user);
+        const r = await this.client
+          .multi()
+          .rpush(k, ...items)
+          .ltrim(k, -keep, -1)
+          .exec();
+        const err = r?.find(([e]) => e !== null)?.[0];
+        if (err) throw err;
+        return Math.min(keep, Number(r?.[0]?.[1] ?? 0));
+      },
+      (s) => s.push(user, items, keep),
+    );
+  }
+
+  health(): StoreHealth {
+    if (this.up()) return { ok: true, detail: "redis", degraded: false };
+    const why = this.lastError ?? this.client.status;
+    return this.fallback === null
+      ? { ok: false, detail: `redis unavailable: ${why}`, degraded: true }
+      : { ok: true, detail: `redis (degraded to in-process fallback: ${why})`, degraded: true };
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (this.up()) await this.client.quit();
+      else this.client.disconnect();
+    } catch {
+      this.client.disconnect();
+    }
+  }
+}
