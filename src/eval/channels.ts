@@ -25,6 +25,10 @@ export interface EvaluateChannelsOptions {
   /** Merge the channels' top-mergeK lists (default: no merge with one channel, 200 with several). */
   readonly mergeK?: number;
   readonly strategies?: readonly MergeStrategy[];
+  /** Round-robin pops per round by channel name (see MergeOptions.weights). */
+  readonly weights?: Readonly<Record<string, number>>;
+  /** Round robin: a channel popping an already-merged item pops again (default false, Code 5-2). */
+  readonly skipDuplicates?: boolean;
   /** Fit each model first (default true; false for models loaded from artifacts). */
   readonly fit?: boolean;
   readonly onLog?: (msg: string) => void;
@@ -93,17 +97,27 @@ export async function evaluateChannels(
     log(
       `${name}: recall@${ks[0]}=${r.metrics[`recall@${ks[0]}`]?.toFixed(4)} (${((t2 - t0) / 1000).toFixed(1)}s)`,
     );
-    if (mergeK > 0) lists.push({ name, lists: concatTopK(await recommendAll(model, users, mergeK, train)) });
+    if (mergeK > 0) lists.push({ name, lists: TopK.concat(await recommendAll(model, users, mergeK, train)) });
   }
   const merged: ChannelReport[] = [];
   if (mergeK > 0) {
     for (const strategy of opts.strategies ?? ["roundRobin"]) {
       const t0 = performance.now();
-      const m = mergeTopK(lists, mergeK, { strategy });
+      const m = mergeTopK(lists, mergeK, {
+        strategy,
+        ...(opts.weights === undefined ? {} : { weights: opts.weights }),
+        ...(opts.skipDuplicates === undefined ? {} : { skipDuplicates: opts.skipDuplicates }),
+      });
       const r = evaluateTopK(m, users, train, test, { ks });
       merged.push({
         name: `merge/${strategy}`,
-        params: { strategy, k: mergeK, channels: channels.map((c) => c.name) },
+        params: {
+          strategy,
+          k: mergeK,
+          channels: channels.map((c) => c.name),
+          ...(opts.weights === undefined ? {} : { weights: opts.weights }),
+          ...(opts.skipDuplicates ? { skipDuplicates: true } : {}),
+        },
         users: r.users,
         metrics: r.metrics,
         seconds: { train: 0, eval: (performance.now() - t0) / 1000 },
@@ -111,20 +125,4 @@ export async function evaluateChannels(
     }
   }
   return { channels: reports, merged };
-}
-
-/** Stacks batch TopKs (same k) into one. */
-function concatTopK(parts: TopK[]): TopK {
-  if (parts.length === 1) return parts[0];
-  const k = parts[0].k;
-  const n = parts.reduce((s, p) => s + p.n, 0);
-  const out = new TopK(n, k);
-  let r = 0;
-  for (const p of parts) {
-    out.ids.set(p.ids, r * k);
-    out.scores.set(p.scores, r * k);
-    out.counts.set(p.counts, r);
-    r += p.n;
-  }
-  return out;
 }

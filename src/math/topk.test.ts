@@ -65,3 +65,17 @@ test("an exclusion list with repeated ids still masks each of them", () => {
   topKRowInto(scores, 0, 5, exclude, 0, exclude.length, new TopKHeap(3), out, 0);
   assert.deepEqual(Array.from(out.row(0).ids), [2, 4]);
 });
+
+test("TopK.concat stacks batches row by row", () => {
+  const a = new TopK(1, 2);
+  a.ids.set([3, 4]);
+  a.counts[0] = 2;
+  const b = new TopK(2, 2);
+  b.ids.set([5, -1, 6, 7]);
+  b.counts.set([1, 2]);
+  const c = TopK.concat([a, b]);
+  assert.equal(c.n, 3);
+  assert.deepEqual(Array.from(c.row(1).ids), [5]);
+  assert.deepEqual(Array.from(c.row(2).ids), [6, 7]);
+  assert.throws(() => TopK.concat([a, new TopK(1, 3)]), /differs/);
+});

@@ -17,6 +17,25 @@ export class TopK {
     this.counts = new Int32Array(n);
   }
 
+  /** Stacks batch results with the same k into one (allocates). */
+  static concat(parts: readonly TopK[]): TopK {
+    if (parts.length === 1) return parts[0];
+    const k = parts.length === 0 ? 0 : parts[0].k;
+    const out = new TopK(
+      parts.reduce((s, p) => s + p.n, 0),
+      k,
+    );
+    let r = 0;
+    for (const p of parts) {
+      if (p.k !== k) throw new RangeError(`TopK.concat: k ${p.k} differs from ${k}`);
+      out.ids.set(p.ids, r * k);
+      out.scores.set(p.scores, r * k);
+      out.counts.set(p.counts, r);
+      r += p.n;
+    }
+    return out;
+  }
+
   /** Row i as fresh arrays (allocates). */
   row(i: number): { ids: Int32Array; scores: Float32Array } {
     const c = this.counts[i];

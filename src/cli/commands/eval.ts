@@ -28,6 +28,8 @@ options:
   --k 20,100           cut-offs (default 20,100)
   --merge-k N          size of the merged list (default 200 with several models; 0 = no merge)
   --merge S[,S]        roundRobin (spec Code 5-2, default), priority (Code 5-1), or both
+  --merge-weights m=w,...  round-robin pops per round per model (default 1; 0.5 = every other round)
+  --merge-skip-duplicates  a channel whose popped item is already merged pops again
   --json               one JSON line per model and per merge
   --data-dir DIR       where named datasets live (default $RECALLKIT_DATA)
   --skip-bad-rows      count and report malformed input rows instead of failing`;
@@ -41,6 +43,8 @@ export async function run(argv: string[]): Promise<void> {
     k: { type: "string" },
     "merge-k": { type: "string" },
     merge: { type: "string" },
+    "merge-weights": { type: "string" },
+    "merge-skip-duplicates": { type: "boolean" },
     config: { type: "string" },
   });
   if (values.help) return void console.log(HELP);
@@ -75,7 +79,9 @@ export async function run(argv: string[]): Promise<void> {
     ks,
     fit: artifacts.length === 0,
     ...(values["merge-k"] === undefined ? {} : { mergeK: Number(values["merge-k"]) }),
-    strategies: (values.merge ?? "roundRobin").split(",") as MergeStrategy[],
+    strategies: parseStrategies(values.merge ?? "roundRobin"),
+    ...(values["merge-weights"] === undefined ? {} : { weights: parseWeights(values["merge-weights"]) }),
+    ...(values["merge-skip-duplicates"] ? { skipDuplicates: true } : {}),
     onLog: (m) => process.stderr.write(`${m}\n`),
     onProgress: (label, done, total) => {
       const p = progress.get(label) ?? new Progress(`eval ${label}`, total, "users", values.json);
@@ -128,4 +134,31 @@ export function printReport(dataset: string, r: ChannelReport, json: boolean): v
 function fmt(v: number | undefined): string {
   if (v === undefined) return "-";
   return Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(4);
+}
+
+function parseStrategies(s: string): MergeStrategy[] {
+  const out = s.split(",");
+  for (const x of out) {
+    if (x !== "roundRobin" && x !== "priority") {
+      throw new RecallkitError("RK_ERR_INVALID_ARGUMENT", `--merge "${x}": expected roundRobin or priority`);
+    }
+  }
+  return out as MergeStrategy[];
+}
+
+/** "itemcf=2,popular=0.5" → { itemcf: 2, popular: 0.5 }. */
+function parseWeights(s: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of s.split(",")) {
+    const [name, w] = part.split("=");
+    const v = Number(w);
+    if (name === undefined || name === "" || w === undefined || !Number.isFinite(v) || v < 0) {
+      throw new RecallkitError(
+        "RK_ERR_INVALID_ARGUMENT",
+        `--merge-weights "${part}": expected model=weight with weight ≥ 0`,
+      );
+    }
+    out[name] = v;
+  }
+  return out;
 }
