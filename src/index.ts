@@ -5,6 +5,7 @@
 export * from "./data/index.ts";
 export { type ErrorCode, ErrorCodes, RecallkitError } from "./errors.ts";
 export * from "./eval/index.ts";
+export * from "./index/index.ts";
 export { type LoadedArtifact, type Manifest, readArtifact, writeArtifact } from "./io/artifact.ts";
 export { decodeNpy, encodeNpy } from "./io/npy.ts";
 export { AliasTable } from "./math/alias.ts";
@@ -12,7 +13,9 @@ export { axpy, dot, gemmNT, normalizeRows } from "./math/blas.ts";
 export { buildCsr, type Csr, columnCounts, transposeCsr } from "./math/csr.ts";
 export { Rng } from "./math/rng.ts";
 export { TopK, TopKHeap } from "./math/topk.ts";
+export { ALS, type AlsOptions } from "./recall/als.ts";
 export { InvertedIndex, type InvertedIndexOptions } from "./recall/inverted-index.ts";
+export { ItemCF, type ItemCFOptions, itemCFPresets } from "./recall/item-cf.ts";
 export {
   type ChannelList,
   type MergedItem,
@@ -23,6 +26,7 @@ export {
   type Provenance,
 } from "./recall/merge.ts";
 export { Popular, type PopularOptions } from "./recall/popular.ts";
+export { UserCF, type UserCFOptions } from "./recall/user-cf.ts";
 export type { Embeddings, Recommender, RecommendOptions } from "./recommender.ts";
 export {
   createModel,
@@ -32,4 +36,5 @@ export {
   modelNames,
   registerModel,
 } from "./registry.ts";
+export * from "./serve/index.ts";
 export type { AttributeField, AttributeTable, Dataset, Interactions, ItemStats } from "./types.ts";
