@@ -12,6 +12,7 @@ const SNAPSHOT = join(import.meta.dirname, "exports.snapshot.json");
 
 test("public exports match the checked-in list", async () => {
   const names = Object.keys(await import("../src/index.ts")).sort();
-  if (process.env.RECALLKIT_UPDATE_SNAPSHOT === "1") writeFileSync(SNAPSHOT, `${JSON.stringify(names, null, 2)}\n`);
+  if (process.env.RECALLKIT_UPDATE_SNAPSHOT === "1")
+    writeFileSync(SNAPSHOT, `${JSON.stringify(names, null, 2)}\n`);
   assert.deepEqual(names, JSON.parse(readFileSync(SNAPSHOT, "utf8")));
 });

@@ -4,11 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import fc from "fast-check";
+import { writeTinyParquet } from "../../test/fixtures/tiny-parquet.ts";
 import { RecallkitError } from "../errors.ts";
 import { IdMap } from "./id-map.ts";
 import { readInteractions } from "./readers.ts";
 import { csvField, splitFields } from "./text.ts";
-import { writeTinyParquet } from "../../test/fixtures/tiny-parquet.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "rk-readers-"));
 after(() => rmSync(dir, { recursive: true, force: true }));

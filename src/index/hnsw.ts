@@ -283,7 +283,7 @@ export class HnswIndex implements AnnIndex {
         const row = head[h];
         const s = dot(qbuf, 0, st.data, row * dim, dim);
         if (!(s > heap.threshold() || (s === heap.threshold() && heap.size === k))) continue;
-        if (mask[row] === 1 || (pred !== null && pred(ids[row], q))) continue;
+        if (mask[row] === 1 || pred?.(ids[row], q)) continue;
         heap.push(s, row);
       }
       if (list !== null) st.markInto(list, from, to, 0);

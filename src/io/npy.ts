@@ -23,7 +23,7 @@ export function encodeNpy(data: NpyArray, shape: readonly number[]): Buffer {
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeStr}, }`;
   // Pad so that magic(6) + version(2) + len(2) + header ends on a 64-byte boundary, newline-terminated.
   const total = 10 + header.length + 1;
-  header += " ".repeat((64 - (total % 64)) % 64) + "\n";
+  header += `${" ".repeat((64 - (total % 64)) % 64)}\n`;
   const head = Buffer.alloc(10);
   head.write("\x93NUMPY", 0, "latin1");
   head[6] = 1;
