@@ -3,16 +3,32 @@
  * the contract; test/exports.test.ts keeps a snapshot of it.
  */
 export * from "./data/index.ts";
+export * as encoders from "./encoders/index.ts";
 export { type ErrorCode, ErrorCodes, RecallkitError } from "./errors.ts";
 export * from "./eval/index.ts";
 export * from "./index/index.ts";
 export { type LoadedArtifact, type Manifest, readArtifact, writeArtifact } from "./io/artifact.ts";
 export { decodeNpy, encodeNpy } from "./io/npy.ts";
+export * as losses from "./losses/index.ts";
+export { transforms } from "./losses/index.ts";
 export { AliasTable } from "./math/alias.ts";
 export { axpy, dot, gemmNT, normalizeRows } from "./math/blas.ts";
 export { buildCsr, type Csr, columnCounts, transposeCsr } from "./math/csr.ts";
 export { Rng } from "./math/rng.ts";
 export { TopK, TopKHeap } from "./math/topk.ts";
+export { FmRecall, type FmRecallOptions } from "./models/fm.ts";
+export {
+  EmbeddingModel,
+  type EmbeddingModelOptions,
+  MfBpr,
+  type MfBprOptions,
+  MfSoftmax,
+  type MfSoftmaxOptions,
+  mfBprRecipe,
+  mfSoftmaxRecipe,
+} from "./models/index.ts";
+export * as negatives from "./negatives/index.ts";
+export * as positives from "./positives/index.ts";
 export { ALS, type AlsOptions } from "./recall/als.ts";
 export { InvertedIndex, type InvertedIndexOptions } from "./recall/inverted-index.ts";
 export { ItemCF, type ItemCFOptions, itemCFPresets } from "./recall/item-cf.ts";
@@ -37,4 +53,6 @@ export {
   registerModel,
 } from "./registry.ts";
 export * from "./serve/index.ts";
+export type { EpochInfo, ProgressInfo, Recipe, TrainOptions, TrainReport } from "./train/index.ts";
+export { exportVectors, optimizers, train } from "./train/index.ts";
 export type { AttributeField, AttributeTable, Dataset, Interactions, ItemStats } from "./types.ts";

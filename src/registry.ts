@@ -4,6 +4,9 @@
  */
 import { RecallkitError } from "./errors.ts";
 import { readArtifact } from "./io/artifact.ts";
+import { FmRecall, type FmRecallOptions } from "./models/fm.ts";
+import { MfBpr, type MfBprOptions } from "./models/mf-bpr.ts";
+import { MfSoftmax, type MfSoftmaxOptions } from "./models/mf-softmax.ts";
 import { ALS, type AlsOptions } from "./recall/als.ts";
 import { InvertedIndex, type InvertedIndexOptions } from "./recall/inverted-index.ts";
 import { ItemCF, type ItemCFOptions } from "./recall/item-cf.ts";
@@ -124,4 +127,53 @@ registerModel("als", {
   ],
   create: (o) => new ALS(o as AlsOptions),
   load: (d) => ALS.load(d),
+});
+
+/** Options every model trained by the generic loop (src/train) accepts. */
+const TRAIN = ["epochs", "batchSize", "seed", "workers", "patience", "lrDecay"];
+
+registerModel("mf-bpr", {
+  summary: "matrix factorisation, BPR loss (spec 5-14), uniform negatives, Hogwild SGD",
+  options: ["dim", "negatives", "lr", "l2", "initScale", ...TRAIN],
+  create: (o) => new MfBpr(o as MfBprOptions),
+  load: (d) => MfBpr.load(d),
+});
+
+registerModel("mf-softmax", {
+  summary: "MF, softmax over in-batch + global negatives, cosine, τ, −log Q (spec §5.2, §5.5.4)",
+  options: [
+    "dim",
+    "temperature",
+    "nGlobal",
+    "globalPower",
+    "inBatch",
+    "logQ",
+    "score",
+    "lr",
+    "l2",
+    "initScale",
+    ...TRAIN,
+  ],
+  create: (o) => new MfSoftmax(o as MfSoftmaxOptions),
+  load: (d) => MfSoftmax.load(d),
+});
+
+registerModel("fm", {
+  summary:
+    "FM recall (spec §5.4): user/item fields, BPR, hot-item down-sampling, F^b negatives, augmented vectors",
+  options: [
+    "userFields",
+    "itemFields",
+    "dim",
+    "subsample",
+    "power",
+    "negatives",
+    "lr",
+    "l2",
+    "initScale",
+    "fused",
+    ...TRAIN,
+  ],
+  create: (o) => new FmRecall(o as FmRecallOptions),
+  load: (d) => FmRecall.load(d),
 });

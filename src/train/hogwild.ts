@@ -1,0 +1,87 @@
+/**
+ * Hogwild! (Recht et al. 2011) for the fused sparse kernels: W worker threads run the same kernel
+ * as `workers: 0` on disjoint slices of one epoch's pairs, reading and writing the SAME
+ * SharedArrayBuffer tables without locks.
+ *
+ * Races, deliberately accepted:
+ * - Two workers may update the same row at once (a popular item is t⁺ or t⁻ in both slices).
+ *   Each coordinate write is a plain f32 store: a write can be lost (read-modify-write
+ *   interleaving) or a dot product can mix old and new coordinates. With sparse updates each
+ *   lost/mixed step is one SGD step of size lr·‖g‖; Hogwild's analysis shows convergence is kept
+ *   when conflicts are rare, which holds here (a batch touches ~3 rows of ~70k).
+ * - No Atomics on table data: Atomics would serialise the hot loop and only exist for integer
+ *   arrays anyway.
+ * - Results are not bit-reproducible with workers ≥ 2 (thread timing decides the interleaving);
+ *   `workers: 0` runs the same kernel in-process and is exact.
+ * Shared inputs are read-only (pairs, sampling table); each worker owns its RNG (seed + worker
+ * index + epoch) and its scratch; the main thread waits for every worker before the epoch ends,
+ * so epochs never overlap and the next epoch's pairs can be refilled safely.
+ */
+import type { Worker } from "node:worker_threads";
+import { startWorker, workerUrl } from "../workers.ts";
+
+export interface HogwildInit {
+  readonly U: Float32Array;
+  readonly V: Float32Array;
+  readonly dim: number;
+  readonly lr: number;
+  readonly l2: number;
+  readonly negPerRow: number;
+  readonly prob: Float64Array;
+  /** Module URL + factory name + options that recreate the loss (functions cannot cross threads). */
+  readonly loss: { readonly url: string; readonly factory: string; readonly options: unknown };
+}
+
+export interface HogwildEpoch {
+  readonly q: Int32Array;
+  readonly t: Int32Array;
+  readonly from: number;
+  readonly to: number;
+  readonly seed: number;
+  /** This epoch's learning rate (follows the trainer's lrDecay). */
+  readonly lr: number;
+}
+
+/** Persistent workers for one fit. */
+export class HogwildPool {
+  private constructor(private readonly workers: Worker[]) {}
+
+  static async start(n: number, init: HogwildInit): Promise<HogwildPool> {
+    const url = workerUrl("./hogwild.worker", import.meta.url);
+    const pool = new HogwildPool(Array.from({ length: n }, () => startWorker(url, init)));
+    try {
+      await pool.all(() => null);
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    return pool;
+  }
+
+  /** Posts job(i) to worker i (null: just await its ready message); resolves with each reply. */
+  all<T>(job: (i: number) => HogwildEpoch | null): Promise<T[]> {
+    return Promise.all(
+      this.workers.map(
+        (w, i) =>
+          new Promise<T>((resolve, reject) => {
+            const onError = (err: Error) => {
+              w.off("message", onMessage);
+              reject(err);
+            };
+            const onMessage = (m: T) => {
+              w.off("error", onError);
+              resolve(m);
+            };
+            w.once("message", onMessage);
+            w.once("error", onError);
+            const j = job(i);
+            if (j !== null) w.postMessage(j);
+          }),
+      ),
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
