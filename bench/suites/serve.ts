@@ -6,7 +6,10 @@
  * errors); maximum throughput; then 500 requests/s again across two hot reloads (SIGHUP and
  * POST /admin/reload), which must fail no request.
  *
- *   npm run bench -- serve [--duration 10] [--rate 500] [--connections 16] [--live] [--json] [--data-dir DIR]
+ * With `--redis URL` the service runs with `store: redis` (recent histories and the precomputed
+ * lists read from Redis per request, published there at start).
+ *
+ *   npm run bench -- serve [--duration 10] [--rate 500] [--connections 16] [--live] [--redis URL] [--json] [--data-dir DIR]
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -189,6 +192,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   const hasAls = modelNames().includes("als");
   // Precomputed U2I lists for the two CF channels (default); --live scores them per request.
   const precompute = !ctx.args.includes("--live");
+  const redis = arg(ctx.args, "redis", "");
   const dir = await mkdtemp(join(tmpdir(), "recallkit-serve-bench-"));
   // Five channels: ItemCF (user + recent items), UserCF, popularity and, when registered, ALS
   // through an HNSW index (spec §5.2.3); without ALS, a short-memory I2I channel takes its place.
@@ -213,6 +217,7 @@ export async function run(ctx: BenchContext): Promise<void> {
     },
     channels,
     merge: { k: 200 },
+    ...(redis === "" ? {} : { store: { type: "redis", url: redis, prefix: `rk-bench:${Date.now()}:` } }),
     server: { host: "127.0.0.1", port, logLevel: "warn" },
   };
   const configPath = join(dir, "recall.yaml");
@@ -292,7 +297,16 @@ export async function run(ctx: BenchContext): Promise<void> {
       suite: "serve",
       dataset,
       model: `${Object.keys(channels).length} channels: ${Object.keys(channels).join(", ")}`,
-      params: { duration, rate, connections, maxConnections: 32, k: 100, coldShare: 0.1, precompute },
+      params: {
+        duration,
+        rate,
+        connections,
+        maxConnections: 32,
+        k: 100,
+        coldShare: 0.1,
+        precompute,
+        store: redis === "" ? "embedded" : "redis",
+      },
       metrics: {
         "paced.rps": pf.rps,
         "paced.p50_ms": pf.p50,

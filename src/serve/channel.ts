@@ -140,10 +140,12 @@ const hasFoldIn = (m: Recommender): m is FoldIn => typeof (m as Partial<FoldIn>)
  * their own vector; unknown users with a vector folded in from their recent items (ALS-style
  * `foldInUser` when the model has one, else the mean of the items' vectors). Source `recent`
  * searches from each of the last `seeds` items and interleaves the lists, most recent first.
+ * `index`: an index already built over exactly these item vectors (opened from its artifact,
+ * see ann.ts); without it the index is built here.
  */
 export function annChannel(
   model: Recommender,
-  o: ChannelOptions & { spec: string; metric: Metric },
+  o: ChannelOptions & { spec: string; metric: Metric; index?: AnnIndex },
 ): Channel {
   if (model.embeddings === undefined)
     throw bad(
@@ -154,8 +156,18 @@ export function annChannel(
   const emb = model.embeddings();
   const dim = emb.dim;
   const nItems = emb.items.length / dim;
-  const index: AnnIndex = createIndex(o.spec, dim, o.metric);
-  index.add(emb.items);
+  let index: AnnIndex;
+  if (o.index !== undefined) {
+    index = o.index;
+    if (index.dim !== dim || index.size !== nItems || index.metric !== o.metric)
+      throw bad(
+        o.name,
+        `ANN index holds ${index.size} × ${index.dim} (${index.metric}), the model has ${nItems} × ${dim} (${o.metric})`,
+      );
+  } else {
+    index = createIndex(o.spec, dim, o.metric);
+    index.add(emb.items);
+  }
   const nUsers = emb.users.length / dim;
   // Warm the fold-in once (ALS computes its Gram matrix on first use), so the first cold
   // request does not pay for it and miss its timeout.

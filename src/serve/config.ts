@@ -142,6 +142,11 @@ export const ConfigSchema = z
         k: int(1, 100_000).default(200),
         /** A channel whose next item is already merged keeps popping (true) or spends its turn. */
         skipDuplicates: z.boolean().default(true),
+        /**
+         * Round robin: pops per round by channel name (default 1 each; 0.5 = every other round,
+         * 0 mutes a channel). Served and evaluated alike.
+         */
+        weights: z.record(z.string(), z.number().min(0).max(1000)).optional(),
       })
       .prefault({}),
     filters: FiltersSchema.prefault({}),
@@ -200,6 +205,13 @@ export const ConfigSchema = z
           code: "custom",
           path: ["models", key, "type"],
           message: `unknown model type "${m.type}"; known: ${known.join(", ")}`,
+        });
+    for (const name of Object.keys(c.merge.weights ?? {}))
+      if (!(name in c.channels))
+        ctx.addIssue({
+          code: "custom",
+          path: ["merge", "weights", name],
+          message: `no channel "${name}" (have: ${Object.keys(c.channels).join(", ")})`,
         });
     for (const [name, ch] of Object.entries(c.channels)) {
       if (ch.precompute && (ch.source !== "user" || ch.retrieval !== "model"))
@@ -301,6 +313,17 @@ export function catalogueDir(config: RecallConfig): string {
 /** Where a precomputed channel's lists live: `<artifacts>/precomputed/<kind>__<name>`. */
 export function precomputedDir(config: RecallConfig, channel: string): string {
   return join(config.artifacts, "precomputed", channel.replace("/", "__"));
+}
+
+/** The configured merge weights restricted to the channels present (the others are not merged). */
+export function servedWeights(
+  config: RecallConfig,
+  lists: readonly { name: string }[],
+): Record<string, number> | undefined {
+  const w = config.merge.weights;
+  if (w === undefined) return undefined;
+  const names = new Set(lists.map((l) => l.name));
+  return Object.fromEntries(Object.entries(w).filter(([n]) => names.has(n)));
 }
 
 /** Every default, as `recallkit serve --print-defaults` shows them. */

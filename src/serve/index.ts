@@ -40,10 +40,16 @@ export async function createService(
   opts: CreateServiceOptions = {},
 ): Promise<Service> {
   const config = parseConfig(input);
-  const state = await loadState(config, 1, opts);
   const store =
     opts.store ??
     (config.store.type === "redis" ? await RedisStore.connect(config.store) : new EmbeddedStore());
+  let state: Awaited<ReturnType<typeof loadState>>;
+  try {
+    state = await loadState(config, 1, opts, store);
+  } catch (err) {
+    if (opts.store === undefined) await store.close();
+    throw err;
+  }
   const service = new RecallService(
     config,
     state,

@@ -2,12 +2,15 @@
  * Precomputed recall lists: a U2I channel's top-k for every known user, computed offline in
  * batches (worker threads) and served by lookup — microseconds instead of scoring per request.
  * Stored as a CSR artifact (`offsets`, `ids`, `scores`); unknown users fall through to the live
- * channel (recent items, cold start).
+ * channel (recent items, cold start). With `store: redis` the lists are also published to Redis
+ * (once per content version) and read from there, so replicas share them.
  */
+import { createHash } from "node:crypto";
 import { readArtifact, writeArtifact } from "../io/artifact.ts";
 import type { Csr } from "../math/csr.ts";
 import type { Recommender } from "../recommender.ts";
 import type { Channel, ChannelHits } from "./channel.ts";
+import type { SharedLists } from "./store.ts";
 
 export const PRECOMPUTED_ARTIFACT_TYPE = "serve-precomputed";
 
@@ -88,20 +91,50 @@ export async function loadLists(dir: string): Promise<RecallLists> {
   };
 }
 
-/** Known users read their list; everyone else goes to the live channel. */
-export function precomputedChannel(live: Channel, lists: RecallLists): Channel {
+/**
+ * Content version of a channel's lists (SHA-256 of the lists and the item ids they index, 16 hex
+ * digits): every replica that loads the same artifact gets the same version, so they share one
+ * copy in Redis, and a retrained artifact never reads a stale one.
+ */
+export function listsVersion(l: RecallLists, itemIds: readonly string[]): string {
+  const h = createHash("sha256");
+  for (const a of [l.offsets, l.ids, l.scores])
+    h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  h.update(itemIds.join("\n"));
+  return h.digest("hex").slice(0, 16);
+}
+
+/** Lists shared through the online store (Redis), read per request; the in-process copy backs them. */
+export interface SharedSource {
+  readonly store: SharedLists;
+  readonly version: string;
+  /** Dense user index → external id (the Redis key). */
+  readonly userId: (user: number) => string;
+}
+
+/**
+ * Known users read their list (from the shared store when given — a missing key or, with fallback
+ * "embedded", an unreachable Redis reads the in-process copy); everyone else goes to the live channel.
+ */
+export function precomputedChannel(live: Channel, lists: RecallLists, shared?: SharedSource): Channel {
   const nUsers = lists.offsets.length - 1;
+  const local = (user: number, k: number): ChannelHits => {
+    const a = lists.offsets[user];
+    const b = Math.min(lists.offsets[user + 1], a + k);
+    return { ids: lists.ids.subarray(a, b), scores: lists.scores.subarray(a, b) };
+  };
   return {
     name: live.name,
     quota: live.quota,
     timeoutMs: live.timeoutMs,
     when: live.when,
-    describe: `${live.describe}; known users from precomputed top-${lists.k} lists`,
+    describe: `${live.describe}; known users from precomputed top-${lists.k} lists${shared === undefined ? "" : ` (shared in Redis, version ${shared.version})`}`,
     run(q): ChannelHits | null | Promise<ChannelHits | null> {
       if (q.user < 0 || q.user >= nUsers) return live.run(q);
-      const a = lists.offsets[q.user];
-      const b = Math.min(lists.offsets[q.user + 1], a + q.k);
-      return { ids: lists.ids.subarray(a, b), scores: lists.scores.subarray(a, b) };
+      if (shared === undefined) return local(q.user, q.k);
+      return shared.store
+        .read(live.name, shared.version, shared.userId(q.user), q.k)
+        .then((r) => r ?? local(q.user, q.k));
     },
   };
 }

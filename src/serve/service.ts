@@ -19,7 +19,7 @@ import type {
 } from "./api.ts";
 import { attributesOf, csrRow } from "./catalogue.ts";
 import { type Channel, type ChannelHits, type ChannelQuery, sortedHas } from "./channel.ts";
-import type { RecallConfig } from "./config.ts";
+import { type RecallConfig, servedWeights } from "./config.ts";
 import { badRequest, ServeError } from "./errors.ts";
 import type { ServiceMetrics } from "./metrics.ts";
 import { loadState, ruleMask, type ServingState, type StateSources } from "./state.ts";
@@ -36,6 +36,8 @@ export interface ReloadResult {
   readonly version: number;
   readonly loadedAt: string;
   readonly seconds: number;
+  /** Each ANN index: opened from its artifact, or built (with the reason). */
+  readonly annIndexes: readonly { key: string; origin: string; reason?: string; seconds: number }[];
 }
 
 export class RecallService {
@@ -66,11 +68,27 @@ export class RecallService {
     if (this.reloading !== null) return this.reloading;
     const run = async (): Promise<ReloadResult> => {
       try {
-        const next = await loadState(this.config, this.current.version + 1, this.sources);
+        const next = await loadState(
+          this.config,
+          this.current.version + 1,
+          this.sources,
+          this.store,
+          this.current,
+        );
         this.current = next; // the one atomic step: in-flight requests keep their snapshot
         this.metrics.reloads.inc({ result: "ok" });
         this.metrics.stateVersion.set(next.version);
-        return { version: next.version, loadedAt: next.loadedAt, seconds: next.loadSeconds };
+        return {
+          version: next.version,
+          loadedAt: next.loadedAt,
+          seconds: next.loadSeconds,
+          annIndexes: next.annIndexes.map((i) => ({
+            key: i.key,
+            origin: i.origin,
+            ...(i.reason === undefined ? {} : { reason: i.reason }),
+            seconds: Math.round(i.seconds * 1000) / 1000,
+          })),
+        };
       } catch (err) {
         this.metrics.reloads.inc({ result: "error" });
         throw new ServeError("RK_SERVE_RELOAD_FAILED", `reload failed: ${(err as Error).message}`, {
@@ -206,9 +224,11 @@ export class RecallService {
       reports.push({ ...report, kept: ids.length });
       lists.push({ name: report.name, ids, scores });
     }
+    const weights = servedWeights(cfg, lists);
     const merged = mergeChannels(lists, k, {
       strategy: cfg.merge.strategy,
       skipDuplicates: cfg.merge.skipDuplicates,
+      ...(weights === undefined ? {} : { weights }),
     });
     const byName = new Map(lists.map((l) => [l.name, l]));
     const items: RecallItemOut[] = merged.map((m) => ({

@@ -7,14 +7,32 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { RecallkitError } from "../errors.ts";
+import type { AnnIndex, Metric } from "../index/ann-index.ts";
 import type { Recommender } from "../recommender.ts";
 import { loadModel } from "../registry.ts";
 import type { Dataset } from "../types.ts";
+import {
+  type AnnIndexReport,
+  type AnnSource,
+  annIndexDir,
+  annKey,
+  annSource,
+  buildAnnIndex,
+  openAnnIndex,
+  sameSource,
+} from "./ann.ts";
 import { buildCatalogue, type Catalogue, loadCatalogue } from "./catalogue.ts";
 import { annChannel, type Channel, modelChannel } from "./channel.ts";
 import { catalogueDir, modelArtifact, precomputedDir, type RecallConfig, type Rule } from "./config.ts";
 import { badRequest } from "./errors.ts";
-import { loadLists, precomputedChannel, precomputeLists, type RecallLists } from "./precomputed.ts";
+import {
+  listsVersion,
+  loadLists,
+  precomputedChannel,
+  precomputeLists,
+  type RecallLists,
+} from "./precomputed.ts";
+import type { OnlineStore } from "./store.ts";
 
 export interface ServingState {
   /** 1 for the first load, +1 per successful reload. */
@@ -24,8 +42,21 @@ export interface ServingState {
   readonly catalogue: Catalogue;
   readonly channels: readonly Channel[];
   readonly models: ReadonlyMap<string, Recommender>;
+  /** The ANN indexes of `retrieval: ann` channels: opened from their artifacts or built at load. */
+  readonly annIndexes: readonly AnnIndexReport[];
+  /** The ANN indexes by key with their source, for the next reload to reuse when unchanged. */
+  readonly annCache: ReadonlyMap<string, { readonly source: AnnSource; readonly index: AnnIndex }>;
+  /** Precomputed lists published to the shared store (true: written now, false: already there). */
+  readonly sharedLists: readonly SharedListsReport[];
   /** Rule → item keep-mask, compiled on first use. */
   readonly ruleMasks: Map<string, Uint8Array>;
+}
+
+export interface SharedListsReport {
+  readonly channel: string;
+  readonly version: string;
+  /** true: written by this load; false: that version was already there; a string: why not. */
+  readonly published: boolean | string;
 }
 
 /** What a caller can hand over instead of artifacts (library use and tests). */
@@ -80,6 +111,8 @@ export async function loadState(
   config: RecallConfig,
   version: number,
   src: StateSources = {},
+  store?: OnlineStore,
+  previous?: ServingState,
 ): Promise<ServingState> {
   const t0 = performance.now();
   let catalogue: Catalogue;
@@ -97,8 +130,13 @@ export async function loadState(
   }
   const models = new Map<string, Recommender>();
   const channels: Channel[] = [];
+  const indexes = new Map<string, { index: AnnIndex; source: AnnSource; report: AnnIndexReport }>();
+  const sharedLists: SharedListsReport[] = [];
   for (const [name, ch] of Object.entries(config.channels)) {
     if (!ch.enabled) continue;
+    // A reload runs beside live traffic: between the synchronous steps (model parsing, the
+    // native index read, hashing) let waiting requests through, so no one step stalls them all.
+    await yieldToRequests();
     let model: Recommender;
     if (typeof ch.model !== "string") model = ch.model;
     else {
@@ -115,9 +153,27 @@ export async function loadState(
       when: ch.when,
       seeds: ch.seeds,
     };
+    let index: AnnIndex | undefined;
+    if (ch.retrieval === "ann" && typeof ch.model === "string" && model.embeddings !== undefined) {
+      const key = annKey(ch.model, ch.index, ch.metric);
+      let got = indexes.get(key);
+      if (got === undefined) {
+        await yieldToRequests();
+        got = await openOrBuildIndex(config, ch.model, ch.index, ch.metric, model, previous);
+        await yieldToRequests();
+        indexes.set(key, got);
+      }
+      got.report.channels.push(name);
+      index = got.index;
+    }
     const live =
       ch.retrieval === "ann"
-        ? annChannel(model, { ...o, spec: ch.index, metric: ch.metric })
+        ? annChannel(model, {
+            ...o,
+            spec: ch.index,
+            metric: ch.metric,
+            ...(index === undefined ? {} : { index }),
+          })
         : modelChannel(model, o);
     if (!ch.precompute) channels.push(live);
     else {
@@ -140,7 +196,23 @@ export async function loadState(
           catalogue.seen,
         );
       }
-      channels.push(precomputedChannel(live, lists));
+      const shared = store?.sharedLists;
+      if (shared === undefined) channels.push(precomputedChannel(live, lists));
+      else {
+        const v = listsVersion(lists, catalogue.items.ids());
+        const users = catalogue.users;
+        let published: boolean | string;
+        try {
+          published = await shared.publish(name, v, users.ids(), lists);
+        } catch (err) {
+          // Redis down at load: serve the in-process copy; reads retry Redis per request.
+          published = `failed: ${(err as Error).message}`;
+        }
+        sharedLists.push({ channel: name, version: v, published });
+        channels.push(
+          precomputedChannel(live, lists, { store: shared, version: v, userId: (u) => users.id(u) }),
+        );
+      }
     }
   }
   return {
@@ -150,7 +222,57 @@ export async function loadState(
     catalogue,
     channels,
     models,
+    annIndexes: [...indexes.values()].map((i) => i.report),
+    annCache: new Map([...indexes].map(([k, i]) => [k, { source: i.source, index: i.index }])),
+    sharedLists,
     ruleMasks: new Map(),
+  };
+}
+
+const yieldToRequests = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** The saved index of model × spec × metric when it matches the model's item vectors, else a fresh build. */
+async function openOrBuildIndex(
+  config: RecallConfig,
+  modelKey: string,
+  spec: string,
+  metric: Metric,
+  model: Recommender,
+  previous?: ServingState,
+): Promise<{ index: AnnIndex; source: AnnSource; report: AnnIndexReport }> {
+  const t0 = performance.now();
+  const emb = (model.embeddings as NonNullable<Recommender["embeddings"]>).call(model);
+  const src = annSource(modelKey, spec, metric, emb.items, emb.dim);
+  const dir = annIndexDir(config, modelKey, spec, metric);
+  const key = annKey(modelKey, spec, metric);
+  // A reload whose model did not change keeps the index it already serves (read-only, shareable).
+  const prev = previous?.annCache.get(key);
+  if (prev !== undefined && sameSource(prev.source, src))
+    return {
+      index: prev.index,
+      source: src,
+      report: { key, channels: [], dir, origin: "reused", seconds: (performance.now() - t0) / 1000 },
+    };
+  await yieldToRequests();
+  const opened = await openAnnIndex(dir, src);
+  if ("index" in opened)
+    return {
+      index: opened.index,
+      source: src,
+      report: { key, channels: [], dir, origin: "artifact", seconds: (performance.now() - t0) / 1000 },
+    };
+  const index = buildAnnIndex(src, emb.items);
+  return {
+    index,
+    source: src,
+    report: {
+      key,
+      channels: [],
+      dir,
+      origin: "built",
+      reason: opened.reason,
+      seconds: (performance.now() - t0) / 1000,
+    },
   };
 }
 

@@ -10,7 +10,7 @@ import { createServer } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { runApiSuite, serveFixture } from "./api.case.test.ts";
 import type { RecallResponse } from "./api.ts";
-import { createService, type Service } from "./index.ts";
+import { createService, type RedisStore, type Service } from "./index.ts";
 
 const BIN = process.env.REDIS_SERVER_BIN ?? "redis-server";
 const hasBinary = spawnSync(BIN, ["--version"]).status === 0;
@@ -113,6 +113,56 @@ describe("Redis store", { skip }, () => {
       await b.close();
     }
   });
+  test("precomputed lists live in Redis: replicas share one copy; a missing key reads the in-process copy", async () => {
+    const fx = await serveFixture();
+    const channels = { "u2i/itemcf": { model: "itemcf", k: 30, precompute: true } };
+    const prefix = `rk-test:${run}:pre:`;
+    const make = (store: "embedded" | "redis") =>
+      createService(
+        { ...fx.config, channels, store: store === "redis" ? { type: "redis", url, prefix } : "embedded" },
+        { dataset: fx.ds, models: fx.models, defaultMetrics: false },
+      );
+    const [local, a, b] = [await make("embedded"), await make("redis"), await make("redis")];
+    const ask = async (svc: Service, body: object) =>
+      (
+        (await svc.app.inject({ method: "POST", url: "/v1/recall", payload: body })).json() as RecallResponse
+      ).items.map((i) => i.item);
+    try {
+      const [pa] = a.service.state.sharedLists;
+      const [pb] = b.service.state.sharedLists;
+      assert.equal(pa.published, true, "the first replica writes the lists");
+      assert.equal(pb.published, false, "the second finds them there");
+      assert.equal(pb.version, pa.version);
+      assert.match(b.service.channels()[0].describe, /shared in Redis, version [0-9a-f]{16}/);
+      const client = (a.service.store as RedisStore).client;
+      const key = `${prefix}{u1}:pre:u2i/itemcf:${pa.version}`;
+      assert.equal(await client.exists(key), 1);
+      for (const user of ["u1", "u7", "cold-user"])
+        assert.deepEqual(await ask(b, { user, k: 30 }), await ask(local, { user, k: 30 }), user);
+      // What b serves for u1 is what Redis holds: overwrite u1's list there.
+      const cat = a.service.state.catalogue;
+      const buf = Buffer.alloc(24);
+      [3, 4, 5].forEach((id, j) => {
+        buf.writeInt32LE(id, 4 * j);
+        buf.writeFloatLE(1 - j / 10, 12 + 4 * j);
+      });
+      await client.set(key, buf);
+      const body = { user: "u1", k: 3, filters: { excludeSeen: false } };
+      assert.deepEqual(
+        await ask(b, body),
+        [3, 4, 5].map((i) => cat.items.id(i)),
+      );
+      await client.del(key);
+      assert.deepEqual(await ask(b, body), await ask(local, body), "missing key: in-process copy");
+      // A reload of the same artifacts reuses the published version.
+      await b.reload();
+      assert.equal(b.service.state.sharedLists[0].published, false);
+    } finally {
+      await local.close();
+      await a.close();
+      await b.close();
+    }
+  });
 });
 
 describe("Redis killed mid-run", { skip: hasBinary ? false : `no ${BIN} binary` }, () => {
@@ -126,7 +176,11 @@ describe("Redis killed mid-run", { skip: hasBinary ? false : `no ${BIN} binary` 
       const fx = await serveFixture();
       const redis = await startRedis();
       svc = await createService(
-        { ...fx.config, store: { type: "redis", url: redis.url, fallback, commandTimeoutMs: 100 } },
+        {
+          ...fx.config,
+          channels: { ...fx.config.channels, "u2i/pre": { model: "itemcf", k: 20, precompute: true } },
+          store: { type: "redis", url: redis.url, fallback, commandTimeoutMs: 100 },
+        },
         { dataset: fx.ds, models: fx.models, defaultMetrics: false },
       );
       const recall = () =>
@@ -148,6 +202,13 @@ describe("Redis killed mid-run", { skip: hasBinary ? false : `no ${BIN} binary` 
           r.warnings.join("|"),
         );
         assert.equal(ready.statusCode, 200);
+        // Precomputed lists come from the in-process copy while Redis is gone.
+        const known = (
+          await svc.app.inject({ method: "POST", url: "/v1/recall", payload: { user: "u1", k: 10 } })
+        ).json() as RecallResponse;
+        const pre = known.channels.find((c) => c.name === "u2i/pre");
+        assert.equal(pre?.status, "ok", JSON.stringify(known.channels));
+        assert.ok((pre?.returned ?? 0) > 0);
       } else {
         assert.deepEqual(codes, [503, 503, 503]);
         const r = await recall();

@@ -18,8 +18,40 @@ export interface StoreHealth {
   readonly degraded: boolean;
 }
 
+/** One user's precomputed list, best first (dense item indices). */
+export interface SharedList {
+  readonly ids: Int32Array;
+  readonly scores: Float32Array;
+}
+
+/**
+ * Precomputed recall lists shared by replicas (Redis). Lists are keyed by channel, a content
+ * `version` (the same artifact gives the same version on every replica) and the external user
+ * id. A missing key is `null`: the caller serves its in-process copy.
+ */
+export interface SharedLists {
+  /** Writes every user's list unless this version is already there; returns whether it wrote. */
+  publish(
+    channel: string,
+    version: string,
+    users: readonly string[],
+    lists: PublishedLists,
+  ): Promise<boolean>;
+  /** A user's list (at most k items), or null when Redis has none. */
+  read(channel: string, version: string, user: string, k: number): Promise<SharedList | null>;
+}
+
+export interface PublishedLists {
+  /** user → offsets into ids/scores (users.length + 1). */
+  readonly offsets: Int32Array;
+  readonly ids: Int32Array;
+  readonly scores: Float32Array;
+}
+
 export interface OnlineStore {
   readonly kind: "embedded" | "redis";
+  /** Precomputed lists shared through the store (Redis); absent for the embedded store. */
+  readonly sharedLists?: SharedLists;
   /** A user's online items, most recent last, at most n. */
   recent(user: string, n: number): Promise<string[]>;
   /** Appends items (oldest first), keeping the last `keep`; returns the history length. */
@@ -58,7 +90,11 @@ export class EmbeddedStore implements OnlineStore {
 
 const RETRY_MS = 1000;
 
-/** Redis lists `<prefix>{<user>}:recent` (RPUSH + LTRIM, LRANGE), via ioredis. */
+/**
+ * Redis lists `<prefix>{<user>}:recent` (RPUSH + LTRIM, LRANGE), via ioredis; precomputed recall
+ * lists as strings `<prefix>{<user>}:pre:<channel>:<version>` (int32 ids then float32 scores,
+ * host byte order — little-endian on every supported platform) with `<prefix>pre:<channel>:<version>:ready` set once every user is written.
+ */
 export class RedisStore implements OnlineStore {
   readonly kind = "redis";
   readonly client: Redis;
@@ -153,6 +189,60 @@ export class RedisStore implements OnlineStore {
       },
       (s) => s.push(user, items, keep),
     );
+  }
+
+  readonly sharedLists: SharedLists = {
+    publish: (channel, version, users, l) => this.publishLists(channel, version, users, l),
+    read: (channel, version, user, k) =>
+      this.orFallback(
+        async () => {
+          const b = await this.client.getBuffer(this.listKey(channel, version, user));
+          if (b === null) return null;
+          const n = Math.min(k, b.length >> 3);
+          const all = b.length >> 3;
+          // Copy out of the (possibly unaligned) Buffer into aligned typed arrays.
+          const ids = new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + 4 * n));
+          const scores = new Float32Array(
+            b.buffer.slice(b.byteOffset + 4 * all, b.byteOffset + 4 * (all + n)),
+          );
+          return { ids, scores };
+        },
+        async () => null,
+      ),
+  };
+
+  private listKey(channel: string, version: string, user: string): string {
+    return `${this.cfg.prefix}{${user}}:pre:${channel}:${version}`;
+  }
+
+  private async publishLists(
+    channel: string,
+    version: string,
+    users: readonly string[],
+    l: PublishedLists,
+  ): Promise<boolean> {
+    const ready = `${this.cfg.prefix}pre:${channel}:${version}:ready`;
+    if ((await this.client.exists(ready)) === 1) return false;
+    // Small pipelines: each stays well inside commandTimeoutMs.
+    const CHUNK = 256;
+    const idBytes = new Uint8Array(l.ids.buffer, l.ids.byteOffset, l.ids.byteLength);
+    const scoreBytes = new Uint8Array(l.scores.buffer, l.scores.byteOffset, l.scores.byteLength);
+    for (let s = 0; s < users.length; s += CHUNK) {
+      const p = this.client.pipeline();
+      for (let u = s; u < Math.min(users.length, s + CHUNK); u++) {
+        const a = l.offsets[u];
+        const b = l.offsets[u + 1];
+        const buf = Buffer.allocUnsafe(8 * (b - a));
+        buf.set(idBytes.subarray(4 * a, 4 * b), 0);
+        buf.set(scoreBytes.subarray(4 * a, 4 * b), 4 * (b - a));
+        p.set(this.listKey(channel, version, users[u]), buf);
+      }
+      const r = await p.exec();
+      const err = r?.find(([e]) => e !== null)?.[0];
+      if (err) throw err;
+    }
+    await this.client.set(ready, String(users.length));
+    return true;
   }
 
   health(): StoreHealth {
