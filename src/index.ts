@@ -6,6 +6,7 @@ export * from "./data/index.ts";
 export * as encoders from "./encoders/index.ts";
 export { type ErrorCode, ErrorCodes, RecallkitError } from "./errors.ts";
 export * from "./eval/index.ts";
+export * from "./graph/index.ts";
 export * from "./index/index.ts";
 export { type LoadedArtifact, type Manifest, readArtifact, writeArtifact } from "./io/artifact.ts";
 export { decodeNpy, encodeNpy } from "./io/npy.ts";
@@ -16,6 +17,9 @@ export { axpy, dot, gemmNT, normalizeRows } from "./math/blas.ts";
 export { buildCsr, type Csr, columnCounts, transposeCsr } from "./math/csr.ts";
 export { Rng } from "./math/rng.ts";
 export { TopK, TopKHeap } from "./math/topk.ts";
+export { AirbnbEmbedding, type AirbnbOptions } from "./models/airbnb.ts";
+export { AirbnbTypes, type AirbnbTypesOptions } from "./models/airbnb-types.ts";
+export { Eges, type EgesOptions, egesRecipe } from "./models/eges.ts";
 export { FmRecall, type FmRecallOptions } from "./models/fm.ts";
 export {
   EmbeddingModel,
@@ -27,6 +31,7 @@ export {
   mfBprRecipe,
   mfSoftmaxRecipe,
 } from "./models/index.ts";
+export { Item2Vec, type Item2VecOptions, item2vecRecipe } from "./models/item2vec.ts";
 export * as negatives from "./negatives/index.ts";
 export * as positives from "./positives/index.ts";
 export { ALS, type AlsOptions } from "./recall/als.ts";

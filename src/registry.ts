@@ -4,7 +4,11 @@
  */
 import { RecallkitError } from "./errors.ts";
 import { readArtifact } from "./io/artifact.ts";
+import { AirbnbEmbedding, type AirbnbOptions } from "./models/airbnb.ts";
+import { AirbnbTypes, type AirbnbTypesOptions } from "./models/airbnb-types.ts";
+import { Eges, type EgesOptions } from "./models/eges.ts";
 import { FmRecall, type FmRecallOptions } from "./models/fm.ts";
+import { Item2Vec, type Item2VecOptions } from "./models/item2vec.ts";
 import { MfBpr, type MfBprOptions } from "./models/mf-bpr.ts";
 import { MfSoftmax, type MfSoftmaxOptions } from "./models/mf-softmax.ts";
 import { ALS, type AlsOptions } from "./recall/als.ts";
@@ -176,4 +180,57 @@ registerModel("fm", {
   ],
   create: (o) => new FmRecall(o as FmRecallOptions),
   load: (d) => FmRecall.load(d),
+});
+
+/** Options of the word2vec-family trainer (src/train/sgns*.ts). */
+const SGNS = ["dim", "window", "negatives", "power", "alpha", "minAlpha", "epochs", "workers", "seed"];
+
+registerModel("item2vec", {
+  summary: "Item2Vec: skip-gram with negative sampling over sessions, Hogwild (spec §5.3.1)",
+  options: [...SGNS, "sample", "subsampleFormula", "minCount", "serve"],
+  create: (o) => new Item2Vec(o as Item2VecOptions),
+  load: (d) => Item2Vec.load(d),
+});
+
+registerModel("airbnb", {
+  summary:
+    "Airbnb listing embeddings: booked item as global context, same-market negatives (spec §5.3.2, eq. 5-17)",
+  options: [
+    ...SGNS,
+    "sample",
+    "subsampleFormula",
+    "minCount",
+    "serve",
+    "conversionEvents",
+    "market",
+    "marketNegatives",
+  ],
+  create: (o) => new AirbnbEmbedding(o as AirbnbOptions),
+  load: (d) => AirbnbEmbedding.load(d),
+});
+
+registerModel("airbnb-types", {
+  summary:
+    "Airbnb user-type and listing-type embeddings in one space, rejections as hard negatives (eq. 5-18)",
+  options: [
+    ...SGNS,
+    "userFields",
+    "itemFields",
+    "eraField",
+    "eraYears",
+    "popularityBands",
+    "positiveMin",
+    "rejectMax",
+    "hardNegatives",
+    "prior",
+  ],
+  create: (o) => new AirbnbTypes(o as AirbnbTypesOptions),
+  load: (d) => AirbnbTypes.load(d),
+});
+
+registerModel("eges", {
+  summary: "EGES: weighted item-graph walks + side-information embeddings with attention (spec §5.3.3)",
+  options: [...SGNS.filter((k) => k !== "workers"), "fields", "combine", "walksPerNode", "walkLength"],
+  create: (o) => new Eges(o as EgesOptions),
+  load: (d) => Eges.load(d),
 });

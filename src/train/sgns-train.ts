@@ -1,0 +1,199 @@
+/**
+ * Glue around the SGNS kernel (sgns.ts): allocates the two tables (in SharedArrayBuffers when
+ * workers > 0), builds the negative alias table, shuffles the sequence order each epoch with the
+ * seeded Rng, and runs the kernel in-process (`workers: 0`, exact and deterministic) or Hogwild
+ * across worker threads (races as documented in hogwild.ts: plain f32 stores on shared rows,
+ * lost updates accepted; results are not bit-reproducible with ≥ 2 workers).
+ */
+import { assert } from "../errors.ts";
+import { AliasTable } from "../math/alias.ts";
+import { Rng } from "../math/rng.ts";
+import { startWorker, workerUrl } from "../workers.ts";
+import {
+  maxSequenceLength,
+  type SgnsConfig,
+  type SgnsCorpus,
+  SgnsScratch,
+  sgnsRange,
+  sliceByWords,
+} from "./sgns.ts";
+
+export interface SgnsRun {
+  readonly nTokens: number;
+  readonly corpus: SgnsCorpus;
+  readonly config: SgnsConfig;
+  /** Negative-sampling weights per token (F^b; 0 = never drawn). */
+  readonly negWeights: Float64Array;
+  readonly workers: number;
+  readonly seed: number;
+  readonly onEpoch?: (epoch: number, seconds: number, effectiveWords: number) => void;
+}
+
+export interface SgnsResult {
+  readonly syn0: Float32Array;
+  readonly syn1: Float32Array;
+  readonly seconds: number;
+  /** Kept (after subsampling) tokens over all epochs, word2vec's "effective words". */
+  readonly effectiveWords: number;
+  readonly rawWords: number;
+}
+
+/** What each Hogwild worker gets once (all views over SharedArrayBuffers). */
+export interface SgnsWorkerInit {
+  readonly syn0: Float32Array;
+  readonly syn1: Float32Array;
+  readonly corpus: SgnsCorpus;
+  readonly config: SgnsConfig;
+  readonly negWeights: Float64Array;
+  readonly order: Int32Array;
+  readonly maxLen: number;
+}
+
+export interface SgnsJob {
+  readonly from: number;
+  readonly to: number;
+  readonly epoch: number;
+  readonly sliceWords: number;
+  readonly seed: number;
+}
+
+function shared<T extends Int32Array | Float32Array | Float64Array>(a: T, on: boolean): T {
+  if (!on || a.buffer instanceof SharedArrayBuffer) return a;
+  const C = a.constructor as new (b: SharedArrayBuffer) => T;
+  const out = new C(new SharedArrayBuffer(a.byteLength));
+  out.set(a as never);
+  return out;
+}
+
+function shareCorpus(c: SgnsCorpus, on: boolean): SgnsCorpus {
+  const opt = <T extends Int32Array | Float32Array>(a: T | null) => (a === null ? null : shared(a, on));
+  return {
+    offsets: shared(c.offsets, on),
+    tokens: shared(c.tokens, on),
+    keep: opt(c.keep),
+    globalCtx: opt(c.globalCtx),
+    market: opt(c.market),
+    marketOffsets: opt(c.marketOffsets),
+    marketItems: opt(c.marketItems),
+    hardOffsets: opt(c.hardOffsets),
+    hardItems: opt(c.hardItems),
+  };
+}
+
+/** Runs all epochs; returns the trained tables. syn0 ~ U(−0.5, 0.5)/dim, syn1 = 0 (word2vec init). */
+export async function trainSgns(r: SgnsRun): Promise<SgnsResult> {
+  const { dim, epochs } = r.config;
+  assert(
+    r.workers >= 0 && Number.isInteger(r.workers),
+    () => `workers must be an integer ≥ 0, got ${r.workers}`,
+  );
+  const on = r.workers > 0;
+  const rng = new Rng(r.seed);
+  const syn0 = shared(new Float32Array(r.nTokens * dim), on);
+  for (let i = 0; i < syn0.length; i++) syn0[i] = (rng.next() - 0.5) / dim;
+  const syn1 = shared(new Float32Array(r.nTokens * dim), on);
+  const corpus = shareCorpus(r.corpus, on);
+  const nSeq = corpus.offsets.length - 1;
+  const order = shared(
+    Int32Array.from({ length: nSeq }, (_, s) => s),
+    on,
+  );
+  const rawPerEpoch = corpus.offsets[nSeq];
+  const maxLen = maxSequenceLength(corpus.offsets);
+  let effective = 0;
+  const t0 = performance.now();
+  if (!on) {
+    const alias = new AliasTable(r.negWeights);
+    const sc = new SgnsScratch(maxLen, dim, 1 + r.config.negative + r.config.nHard + r.config.nMarket);
+    for (let ep = 0; ep < epochs; ep++) {
+      const te = performance.now();
+      rng.shuffle(order);
+      const eff = sgnsRange(syn0, syn1, corpus, r.config, alias, order, 0, nSeq, ep, rawPerEpoch, rng, sc);
+      effective += eff;
+      r.onEpoch?.(ep + 1, (performance.now() - te) / 1000, eff);
+    }
+  } else {
+    const init: SgnsWorkerInit = {
+      syn0,
+      syn1,
+      corpus,
+      config: r.config,
+      negWeights: shared(r.negWeights, true),
+      order,
+      maxLen,
+    };
+    const pool = await SgnsPool.start(r.workers, init);
+    try {
+      for (let ep = 0; ep < epochs; ep++) {
+        const te = performance.now();
+        rng.shuffle(order);
+        const cuts = sliceByWords(order, corpus.offsets, r.workers);
+        const seedBase = rng.nextU32();
+        const effs = await pool.epoch((i) => {
+          let w = 0;
+          for (let p = cuts[i]; p < cuts[i + 1]; p++)
+            w += corpus.offsets[order[p] + 1] - corpus.offsets[order[p]];
+          return { from: cuts[i], to: cuts[i + 1], epoch: ep, sliceWords: w, seed: (seedBase + i) >>> 0 };
+        });
+        const eff = effs.reduce((a, b) => a + b, 0);
+        effective += eff;
+        r.onEpoch?.(ep + 1, (performance.now() - te) / 1000, eff);
+      }
+    } finally {
+      await pool.close();
+    }
+  }
+  return {
+    syn0,
+    syn1,
+    seconds: (performance.now() - t0) / 1000,
+    effectiveWords: effective,
+    rawWords: rawPerEpoch * epochs,
+  };
+}
+
+/** Persistent SGNS workers for one fit. */
+class SgnsPool {
+  private constructor(private readonly workers: import("node:worker_threads").Worker[]) {}
+
+  static async start(n: number, init: SgnsWorkerInit): Promise<SgnsPool> {
+    const url = workerUrl("./sgns.worker", import.meta.url);
+    const pool = new SgnsPool(Array.from({ length: n }, () => startWorker(url, init)));
+    try {
+      await Promise.all(pool.workers.map((w) => pool.reply(w)));
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    return pool;
+  }
+
+  private reply(w: import("node:worker_threads").Worker): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => {
+        w.off("message", onMessage);
+        reject(err);
+      };
+      const onMessage = (m: { effective?: number }) => {
+        w.off("error", onError);
+        resolve(m.effective ?? 0);
+      };
+      w.once("message", onMessage);
+      w.once("error", onError);
+    });
+  }
+
+  epoch(job: (i: number) => SgnsJob): Promise<number[]> {
+    return Promise.all(
+      this.workers.map((w, i) => {
+        const p = this.reply(w);
+        w.postMessage(job(i));
+        return p;
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
