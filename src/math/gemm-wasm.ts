@@ -6,6 +6,7 @@
  * Each `WasmGemm` owns one instance on its own memory (one per worker thread). Where WebAssembly
  * SIMD is unavailable `createWasmGemm()` returns null and callers use `gemmNT` from blas.ts.
  */
+import { gemmNT } from "./blas.ts";
 import { GEMM_WASM_BASE64 } from "./gemm-wasm.bytes.ts";
 
 /** Rows per A tile and per B panel of the micro-kernel. */
@@ -175,4 +176,25 @@ export function gemmNTWasm(
   const cBase = aFloats + bFloats;
   g.gemm4x8(0, mt, aFloats * 4, nt, dim, cBase * 4, ldw);
   for (let i = 0; i < m; i++) C.set(f.subarray(cBase + i * ldw, cBase + i * ldw + n), cOff + i * ldc);
+}
+
+/** C = A·Bᵀ (the `gemmNT` contract) by the wasm kernel when present, else by the JS fallback. */
+export class Gemm {
+  private readonly g: WasmGemm | null = createWasmGemm();
+  nt(
+    A: Float32Array,
+    aRow0: number,
+    m: number,
+    B: Float32Array,
+    bRow0: number,
+    n: number,
+    dim: number,
+    C: Float32Array,
+    cOff: number,
+    ldc: number,
+  ): void {
+    if (m === 0 || n === 0) return;
+    if (this.g !== null) gemmNTWasm(this.g, A, aRow0, m, B, bRow0, n, dim, C, cOff, ldc);
+    else gemmNT(A, aRow0, m, B, bRow0, n, dim, C, cOff, ldc);
+  }
 }

@@ -8,10 +8,10 @@ import { userItemCsr } from "../data/matrix.ts";
 import { assert } from "../errors.ts";
 import { readArtifact, writeArtifact } from "../io/artifact.ts";
 import type { Csr } from "../math/csr.ts";
+import { Gemm } from "../math/gemm-wasm.ts";
 import { TopK, TopKHeap, topKRowInto } from "../math/topk.ts";
 import type { Embeddings, Recommender, RecommendOptions } from "../recommender.ts";
 import type { Recipe, TrainOptions, TrainReport } from "../train/recipe.ts";
-import { Gemm } from "../train/scores.ts";
 import { exportVectors, train } from "../train/trainer.ts";
 import type { Dataset } from "../types.ts";
 

@@ -15,6 +15,7 @@ import { assert } from "../errors.ts";
 import { readArtifact, writeArtifact } from "../io/artifact.ts";
 import * as losses from "../losses/index.ts";
 import type { Loss } from "../losses/types.ts";
+import { Gemm } from "../math/gemm-wasm.ts";
 import { TopK, TopKHeap, topKRowInto } from "../math/topk.ts";
 import * as negatives from "../negatives/index.ts";
 import type { NegativeSampler } from "../negatives/types.ts";
@@ -22,7 +23,6 @@ import * as positives from "../positives/index.ts";
 import { fmFusable, fmTrain, RawCounts } from "../train/fm-train.ts";
 import { adam } from "../train/optimizers/adam.ts";
 import { sgd } from "../train/optimizers/sgd.ts";
-import { Gemm } from "../train/scores.ts";
 import type { Dataset } from "../types.ts";
 import { EmbeddingModel, type EmbeddingModelOptions } from "./embedding-model.ts";
 

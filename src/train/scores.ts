@@ -9,8 +9,8 @@
  * every cell (i, c) maps to one item row `itemIndex(i, c)`. Shared blocks are matrix products
  * (wasm SIMD gemm when available); per-row cells are dot loops.
  */
-import { dot, gemmNT } from "../math/blas.ts";
-import { createWasmGemm, gemmNTWasm, type WasmGemm } from "../math/gemm-wasm.ts";
+import { dot } from "../math/blas.ts";
+import type { Gemm } from "../math/gemm-wasm.ts";
 
 export interface Layout {
   n: number;
@@ -32,27 +32,6 @@ export function layoutOf(n: number, dim: number, inBatch: boolean, shared: boole
 export function itemIndex(L: Layout, i: number, c: number): number {
   if (c < L.P) return L.inBatch ? c : i;
   return L.shared ? L.n + (c - L.P) : L.n + i * L.S + (c - L.P);
-}
-
-/** C = A·Bᵀ over row blocks, by the wasm kernel when present. */
-export class Gemm {
-  private readonly g: WasmGemm | null = createWasmGemm();
-  nt(
-    A: Float32Array,
-    aRow0: number,
-    m: number,
-    B: Float32Array,
-    bRow0: number,
-    n: number,
-    dim: number,
-    C: Float32Array,
-    cOff: number,
-    ldc: number,
-  ): void {
-    if (m === 0 || n === 0) return;
-    if (this.g !== null) gemmNTWasm(this.g, A, aRow0, m, B, bRow0, n, dim, C, cOff, ldc);
-    else gemmNT(A, aRow0, m, B, bRow0, n, dim, C, cOff, ldc);
-  }
 }
 
 /** Scratch buffers for the backward products, grown on demand. */

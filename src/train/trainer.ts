@@ -16,6 +16,7 @@ import { normalizeRowsBackward, normalizeRowsInto } from "../losses/transforms/n
 import type { ScoreContext } from "../losses/types.ts";
 import { AliasTable } from "../math/alias.ts";
 import { normalizeRows } from "../math/blas.ts";
+import { Gemm } from "../math/gemm-wasm.ts";
 import { Rng } from "../math/rng.ts";
 import type { SampleRequest } from "../negatives/types.ts";
 import type { PositiveInfo } from "../positives/types.ts";
@@ -24,7 +25,7 @@ import { type FusedPairwisePlan, fusedPairwisePlan, pairwiseSgdRange } from "./f
 import { HogwildPool } from "./hogwild.ts";
 import { adam } from "./optimizers/adam.ts";
 import type { EpochInfo, EpochRecord, ProgressInfo, Recipe, TrainOptions, TrainReport } from "./recipe.ts";
-import { Gemm, type Layout, layoutOf, ScoreScratch, scoresBackward, scoresInto } from "./scores.ts";
+import { type Layout, layoutOf, ScoreScratch, scoresBackward, scoresInto } from "./scores.ts";
 
 interface Resolved {
   epochs: number;
