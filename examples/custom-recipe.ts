@@ -20,10 +20,15 @@ import {
 const data = await resolveDataset("synthetic:seed=7,users=2000,items=1000");
 const recipe = {
   positives: positives.userItem({ subsample: 1e-3 }),
-  negatives: negatives.mixed({ global: negatives.popularity({ power: 0.75, count: 128, shared: true }), nGlobal: 128 }),
+  negatives: negatives.mixed({
+    global: negatives.popularity({ power: 0.75, count: 128, shared: true }),
+    nGlobal: 128,
+  }),
   query: encoders.idTable({ dim: 32 }),
   item: encoders.idTable({ dim: 32 }),
-  loss: losses.softmax({ transforms: [transforms.temperature(0.1), transforms.logQ(), transforms.accidentalHits()] }),
+  loss: losses.softmax({
+    transforms: [transforms.temperature(0.1), transforms.logQ(), transforms.accidentalHits()],
+  }),
   score: "cosine" as const,
 };
 const model = await new EmbeddingModel(recipe, {
@@ -35,4 +40,6 @@ const model = await new EmbeddingModel(recipe, {
 const train = userItemCsr(data.train, data.users.size, data.items.size);
 const test = userItemCsr(data.test ?? data.train, data.users.size, data.items.size);
 const report = await evaluate(model, train, test, { ks: [20] });
-console.log(`custom recipe: Recall@20 ${report.metrics["recall@20"].toFixed(4)}, NDCG@20 ${report.metrics["ndcg@20"].toFixed(4)}`);
+console.log(
+  `custom recipe: Recall@20 ${report.metrics["recall@20"].toFixed(4)}, NDCG@20 ${report.metrics["ndcg@20"].toFixed(4)}`,
+);

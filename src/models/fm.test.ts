@@ -23,7 +23,12 @@ function planted(nUsers = 40, nItems = 20, seed = 3): Dataset {
   const users: number[] = [];
   const items: number[] = [];
   for (let u = 0; u < nUsers; u++)
-    for (let i = 0; i < nItems; i++) if (i % 2 === u % 2 && rng.next() < 0.6) users.push(u), items.push(i);
+    for (let i = 0; i < nItems; i++) {
+      if (i % 2 === u % 2 && rng.next() < 0.6) {
+        users.push(u);
+        items.push(i);
+      }
+    }
   const uMap = IdMap.from(Array.from({ length: nUsers }, (_, u) => `u${u}`));
   const iMap = IdMap.from(Array.from({ length: nItems }, (_, i) => `i${i}`));
   const ug = Array.from({ length: nUsers }, (_, u) => [u, u % 2 === 0 ? "A" : "B"] as const);
