@@ -56,3 +56,54 @@ export async function runWorkers<T>(
     await Promise.all(workers.map((w) => w.terminate()));
   }
 }
+
+/**
+ * Persistent workers of one job (a fit): all start from the same `init`, answer one message when
+ * ready, then one reply per posted job. Tables travel once in `init` as SharedArrayBuffers.
+ */
+export class WorkerPool<Job> {
+  private constructor(private readonly workers: Worker[]) {}
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Starts `n` workers on `url` and waits until each has said it is ready. */
+  static async start<Job>(url: URL, n: number, init: unknown): Promise<WorkerPool<Job>> {
+    const pool = new WorkerPool<Job>(Array.from({ length: n }, () => startWorker(url, init)));
+    try {
+      await pool.all(() => null);
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    return pool;
+  }
+
+  /** Posts job(i) to worker i (null: only await its next message); resolves with each reply. */
+  all<T>(job: (i: number) => Job | null): Promise<T[]> {
+    return Promise.all(
+      this.workers.map(
+        (w, i) =>
+          new Promise<T>((resolve, reject) => {
+            const onError = (err: Error) => {
+              w.off("message", onMessage);
+              reject(err);
+            };
+            const onMessage = (m: T) => {
+              w.off("error", onError);
+              resolve(m);
+            };
+            w.once("message", onMessage);
+            w.once("error", onError);
+            const j = job(i);
+            if (j !== null) w.postMessage(j);
+          }),
+      ),
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

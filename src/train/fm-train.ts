@@ -9,7 +9,6 @@
  * training frequencies F(t) (spec 5-22) rather than the positives' counts after the 5-21
  * down-sampling the trainer reports.
  */
-import type { Worker } from "node:worker_threads";
 import { FmEncoder } from "../encoders/fm-encoder.ts";
 import type { EncoderContext, SparseOptimizer } from "../encoders/types.ts";
 import { assert } from "../errors.ts";
@@ -18,7 +17,7 @@ import { Rng } from "../math/rng.ts";
 import type { NegativeSampler, SampleRequest, SamplerStats } from "../negatives/types.ts";
 import type { PositiveInfo } from "../positives/types.ts";
 import type { Dataset } from "../types.ts";
-import { startWorker, workerUrl } from "../workers.ts";
+import { WorkerPool, workerUrl } from "../workers.ts";
 import { FmScratch, type FmSideTables, fmPairwiseSgdRange } from "./fm-kernel.ts";
 import type { EpochRecord, Recipe, TrainOptions, TrainReport } from "./recipe.ts";
 
@@ -130,7 +129,7 @@ export async function fmTrain(
   const alloc = (n: number) => (W > 0 ? new Int32Array(new SharedArrayBuffer(n * 4)) : new Int32Array(n));
   let q = alloc(Math.ceil(recipe.positives.epochSize * 1.2) + B);
   let t = alloc(q.length);
-  let workers: Worker[] = [];
+  let pool: WorkerPool<FmHogwildEpoch> | null = null;
   if (W > 0) {
     assert(
       pw.source !== undefined,
@@ -145,35 +144,13 @@ export async function fmTrain(
       prob: neg.prob,
       loss: pw.source,
     };
-    const url = workerUrl("./fm.worker", import.meta.url);
-    workers = Array.from({ length: W }, () => startWorker(url, init));
+    pool = await WorkerPool.start<FmHogwildEpoch>(workerUrl("./fm.worker", import.meta.url), W, init);
   }
-  const all = <T>(job: (i: number) => FmHogwildEpoch | null) =>
-    Promise.all(
-      workers.map(
-        (w, i) =>
-          new Promise<T>((resolve, reject) => {
-            const onError = (err: Error) => {
-              w.off("message", onMessage);
-              reject(err);
-            };
-            const onMessage = (m: T) => {
-              w.off("error", onError);
-              resolve(m);
-            };
-            w.once("message", onMessage);
-            w.once("error", onError);
-            const j = job(i);
-            if (j !== null) w.postMessage(j);
-          }),
-      ),
-    );
   const history: EpochRecord[] = [];
   const sc = new FmScratch(qe.d);
   const t0 = performance.now();
   let lr = sgd.lr;
   try {
-    await all(() => null);
     for (let epoch = 1; epoch <= epochs; epoch++) {
       const te = performance.now();
       recipe.positives.startEpoch(rng);
@@ -213,7 +190,7 @@ export async function fmTrain(
         const base = rng.nextU32();
         const qq = q;
         const tt = t;
-        const replies = await all<{ loss: number }>((i) => ({
+        const replies = await (pool as WorkerPool<FmHogwildEpoch>).all<{ loss: number }>((i) => ({
           q: qq,
           t: tt,
           from: Math.floor((i * n) / W),
@@ -240,7 +217,7 @@ export async function fmTrain(
       o.onProgress?.({ epoch, epochs, done: n, total: n, samplesPerSec: rec.samplesPerSec, loss: rec.loss });
     }
   } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await pool?.close();
   }
   return {
     info,

@@ -17,8 +17,7 @@
  * index + epoch) and its scratch; the main thread waits for every worker before the epoch ends,
  * so epochs never overlap and the next epoch's pairs can be refilled safely.
  */
-import type { Worker } from "node:worker_threads";
-import { startWorker, workerUrl } from "../workers.ts";
+import { WorkerPool, workerUrl } from "../workers.ts";
 
 export interface HogwildInit {
   readonly U: Float32Array;
@@ -42,46 +41,9 @@ export interface HogwildEpoch {
   readonly lr: number;
 }
 
-/** Persistent workers for one fit. */
-export class HogwildPool {
-  private constructor(private readonly workers: Worker[]) {}
-
-  static async start(n: number, init: HogwildInit): Promise<HogwildPool> {
-    const url = workerUrl("./hogwild.worker", import.meta.url);
-    const pool = new HogwildPool(Array.from({ length: n }, () => startWorker(url, init)));
-    try {
-      await pool.all(() => null);
-    } catch (err) {
-      await pool.close();
-      throw err;
-    }
-    return pool;
-  }
-
-  /** Posts job(i) to worker i (null: just await its ready message); resolves with each reply. */
-  all<T>(job: (i: number) => HogwildEpoch | null): Promise<T[]> {
-    return Promise.all(
-      this.workers.map(
-        (w, i) =>
-          new Promise<T>((resolve, reject) => {
-            const onError = (err: Error) => {
-              w.off("message", onMessage);
-              reject(err);
-            };
-            const onMessage = (m: T) => {
-              w.off("error", onError);
-              resolve(m);
-            };
-            w.once("message", onMessage);
-            w.once("error", onError);
-            const j = job(i);
-            if (j !== null) w.postMessage(j);
-          }),
-      ),
-    );
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
-  }
-}
+/** Persistent Hogwild workers for one fit. */
+export type HogwildPool = WorkerPool<HogwildEpoch>;
+export const HogwildPool = {
+  start: (n: number, init: HogwildInit): Promise<HogwildPool> =>
+    WorkerPool.start<HogwildEpoch>(workerUrl("./hogwild.worker", import.meta.url), n, init),
+};

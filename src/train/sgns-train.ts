@@ -8,7 +8,7 @@
 import { assert } from "../errors.ts";
 import { AliasTable } from "../math/alias.ts";
 import { Rng } from "../math/rng.ts";
-import { startWorker, workerUrl } from "../workers.ts";
+import { WorkerPool, workerUrl } from "../workers.ts";
 import {
   maxSequenceLength,
   type SgnsConfig,
@@ -122,20 +122,24 @@ export async function trainSgns(r: SgnsRun): Promise<SgnsResult> {
       order,
       maxLen,
     };
-    const pool = await SgnsPool.start(r.workers, init);
+    const pool = await WorkerPool.start<SgnsJob>(
+      workerUrl("./sgns.worker", import.meta.url),
+      r.workers,
+      init,
+    );
     try {
       for (let ep = 0; ep < epochs; ep++) {
         const te = performance.now();
         rng.shuffle(order);
         const cuts = sliceByWords(order, corpus.offsets, r.workers);
         const seedBase = rng.nextU32();
-        const effs = await pool.epoch((i) => {
+        const replies = await pool.all<{ effective?: number }>((i) => {
           let w = 0;
           for (let p = cuts[i]; p < cuts[i + 1]; p++)
             w += corpus.offsets[order[p] + 1] - corpus.offsets[order[p]];
           return { from: cuts[i], to: cuts[i + 1], epoch: ep, sliceWords: w, seed: (seedBase + i) >>> 0 };
         });
-        const eff = effs.reduce((a, b) => a + b, 0);
+        const eff = replies.reduce((a, m) => a + (m.effective ?? 0), 0);
         effective += eff;
         r.onEpoch?.(ep + 1, (performance.now() - te) / 1000, eff);
       }
@@ -150,50 +154,4 @@ export async function trainSgns(r: SgnsRun): Promise<SgnsResult> {
     effectiveWords: effective,
     rawWords: rawPerEpoch * epochs,
   };
-}
-
-/** Persistent SGNS workers for one fit. */
-class SgnsPool {
-  private constructor(private readonly workers: import("node:worker_threads").Worker[]) {}
-
-  static async start(n: number, init: SgnsWorkerInit): Promise<SgnsPool> {
-    const url = workerUrl("./sgns.worker", import.meta.url);
-    const pool = new SgnsPool(Array.from({ length: n }, () => startWorker(url, init)));
-    try {
-      await Promise.all(pool.workers.map((w) => pool.reply(w)));
-    } catch (err) {
-      await pool.close();
-      throw err;
-    }
-    return pool;
-  }
-
-  private reply(w: import("node:worker_threads").Worker): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error) => {
-        w.off("message", onMessage);
-        reject(err);
-      };
-      const onMessage = (m: { effective?: number }) => {
-        w.off("error", onError);
-        resolve(m.effective ?? 0);
-      };
-      w.once("message", onMessage);
-      w.once("error", onError);
-    });
-  }
-
-  epoch(job: (i: number) => SgnsJob): Promise<number[]> {
-    return Promise.all(
-      this.workers.map((w, i) => {
-        const p = this.reply(w);
-        w.postMessage(job(i));
-        return p;
-      }),
-    );
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
-  }
 }
