@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- fm [--dataset ml-100k|gowalla] [--epochs N] [--workers N] [--dim D]
- *  [--grid default|tradeoff] [--alpha A] [--data DIR]`
+ *  [--grid default|tradeoff] [--alpha A] [--power B] [--user-fields f,g,...] [--data DIR]`
  *
  * FM recall (spec §5.4). ML-100k: per-user random 80/20 split (seed 42) after withholding 10% of
  * the users entirely (all their rows go to test: cold users); user fields id/age/gender/
@@ -83,12 +83,16 @@ export async function run(ctx: BenchContext): Promise<void> {
   const test: Csr = userItemCsr(data.test as Interactions, nU, nI);
   const coldSet = new Set(cold);
   const warm = Int32Array.from({ length: nU }, (_, u) => u).filter((u) => !coldSet.has(u));
+  const userFieldsArg = arg(ctx.args, "user-fields", "");
   const fields = gowalla
     ? { userFields: ["id"], itemFields: ["id"] }
     : { userFields: ["id", "age", "gender", "occupation"], itemFields: ["id", "genre", "year"] };
+  // e.g. --user-fields age,gender,occupation: users described by attributes only (no id), so a
+  // cold user is encoded exactly like a warm one.
+  if (userFieldsArg !== "") fields.userFields = userFieldsArg.split(",");
   const grid: [number, number][] =
     arg(ctx.args, "grid", "tradeoff") === "default"
-      ? [[0, 0.75]]
+      ? [[0, Number(arg(ctx.args, "power", "0.75"))]]
       : [
           [0, 0],
           [0, 0.75],
