@@ -11,16 +11,16 @@
 import { assert } from "../errors.ts";
 import { readArtifact, writeArtifact } from "../io/artifact.ts";
 import { Gemm } from "../math/gemm-wasm.ts";
-import { TopK, TopKHeap } from "../math/topk.ts";
-import type { AnnIndex, BatchSearchOptions, Metric, SearchOptions } from "./ann-index.ts";
+import { type TopK, TopKHeap } from "../math/topk.ts";
+import type { AnnIndex, BatchSearchOptions, Metric } from "./ann-index.ts";
 import {
-  batchOptions,
   checkDim,
   checkK,
   checkMetric,
   checkOut,
   checkQueries,
   ExclusionPlan,
+  SearchForms,
   VectorStore,
 } from "./store.ts";
 
@@ -28,7 +28,7 @@ const QB = 8;
 const IT = 2048;
 export const FLAT_ARTIFACT_TYPE = "ann/flat";
 
-export class BruteForceIndex implements AnnIndex {
+export class BruteForceIndex extends SearchForms implements AnnIndex {
   readonly spec = "Flat";
   readonly dim: number;
   readonly metric: Metric;
@@ -37,6 +37,7 @@ export class BruteForceIndex implements AnnIndex {
   private readonly gemm = new Gemm();
 
   constructor(dim: number, metric: Metric = "ip") {
+    super();
     checkDim(dim);
     checkMetric(metric);
     this.dim = dim;
@@ -52,18 +53,13 @@ export class BruteForceIndex implements AnnIndex {
     this.store.append(vectors, ids);
   }
 
-  search(query: Float32Array, k: number, opts?: SearchOptions): TopK {
-    return this.searchBatch(query, 1, k, batchOptions(opts));
-  }
-
-  searchBatch(queries: Float32Array, n: number, k: number, opts?: BatchSearchOptions): TopK {
-    checkK(k);
-    const out = new TopK(n, k);
-    this.searchBatchInto(queries, n, k, out, opts);
-    return out;
-  }
-
-  searchBatchInto(queries: Float32Array, n: number, k: number, out: TopK, opts?: BatchSearchOptions): void {
+  override searchBatchInto(
+    queries: Float32Array,
+    n: number,
+    k: number,
+    out: TopK,
+    opts?: BatchSearchOptions,
+  ): void {
     checkK(k);
     checkQueries(queries, n, this.dim);
     checkOut(out, n, k);

@@ -65,18 +65,18 @@ import { basename, dirname, join } from "node:path";
 import { assert, RecallkitError } from "../errors.ts";
 import { readArtifact, writeArtifact } from "../io/artifact.ts";
 import { dot } from "../math/blas.ts";
-import { TopK, TopKHeap } from "../math/topk.ts";
-import type { AnnIndex, BatchSearchOptions, Metric, SearchOptions } from "./ann-index.ts";
+import { type TopK, TopKHeap } from "../math/topk.ts";
+import type { AnnIndex, BatchSearchOptions, Metric } from "./ann-index.ts";
 import { rowsToIdsInto } from "./brute-force.ts";
 import { formatSpec, HNSW_DEFAULT_EF_CONSTRUCTION, HNSW_DEFAULT_EF_SEARCH, parseSpec } from "./spec.ts";
 import {
-  batchOptions,
   checkDim,
   checkK,
   checkMetric,
   checkOut,
   checkQueries,
   ExclusionPlan,
+  SearchForms,
   VectorStore,
 } from "./store.ts";
 
@@ -136,7 +136,7 @@ export interface HnswOptions {
 /** Extra results asked of hnswlib beyond k (within ef), so near-ties are settled by exact rescoring. */
 const FETCH_SLACK = 8;
 
-export class HnswIndex implements AnnIndex {
+export class HnswIndex extends SearchForms implements AnnIndex {
   readonly dim: number;
   readonly metric: Metric;
   readonly m: number;
@@ -167,6 +167,7 @@ export class HnswIndex implements AnnIndex {
     spec: { m: number; efConstruction?: number | undefined; ef?: number | undefined },
     opts: HnswOptions = {},
   ) {
+    super();
     checkDim(dim);
     checkMetric(metric);
     assert(Number.isInteger(spec.m) && spec.m >= 2, () => `HNSW M must be an integer ≥ 2, got ${spec.m}`);
@@ -217,18 +218,13 @@ export class HnswIndex implements AnnIndex {
     for (let r = row0; r < st.size; r++) this.addRow(r);
   }
 
-  search(query: Float32Array, k: number, opts?: SearchOptions): TopK {
-    return this.searchBatch(query, 1, k, batchOptions(opts));
-  }
-
-  searchBatch(queries: Float32Array, n: number, k: number, opts?: BatchSearchOptions): TopK {
-    checkK(k);
-    const out = new TopK(n, k);
-    this.searchBatchInto(queries, n, k, out, opts);
-    return out;
-  }
-
-  searchBatchInto(queries: Float32Array, n: number, k: number, out: TopK, opts?: BatchSearchOptions): void {
+  override searchBatchInto(
+    queries: Float32Array,
+    n: number,
+    k: number,
+    out: TopK,
+    opts?: BatchSearchOptions,
+  ): void {
     checkK(k);
     checkQueries(queries, n, this.dim);
     checkOut(out, n, k);

@@ -6,7 +6,7 @@
  */
 import { assert } from "../errors.ts";
 import { normalizeRows } from "../math/blas.ts";
-import type { TopK } from "../math/topk.ts";
+import { TopK } from "../math/topk.ts";
 import type {
   BatchExclude,
   BatchSearchOptions,
@@ -271,5 +271,30 @@ export class VectorStore {
     norms2.set(this.norms2.subarray(0, this.size));
     this.norms2 = norms2;
     this.mask = new Uint8Array(cap);
+  }
+}
+
+/**
+ * The single-query and allocating forms of search, shared by every index: both reduce to the
+ * index's own `searchBatchInto`.
+ */
+export abstract class SearchForms {
+  abstract searchBatchInto(
+    queries: Float32Array,
+    n: number,
+    k: number,
+    out: TopK,
+    opts?: BatchSearchOptions,
+  ): void;
+
+  search(query: Float32Array, k: number, opts?: SearchOptions): TopK {
+    return this.searchBatch(query, 1, k, batchOptions(opts));
+  }
+
+  searchBatch(queries: Float32Array, n: number, k: number, opts?: BatchSearchOptions): TopK {
+    checkK(k);
+    const out = new TopK(n, k);
+    this.searchBatchInto(queries, n, k, out, opts);
+    return out;
   }
 }
