@@ -4,6 +4,16 @@
  */
 export * from "./data/index.ts";
 export * as encoders from "./encoders/index.ts";
+export { LightGcnCore, type LightGcnOptions, LightGcnSide, lightGcn } from "./encoders/lightgcn.ts";
+export { graphSage, PinSageCore, type PinSageOptions, PinSageSide, pinSage } from "./encoders/pinsage.ts";
+export {
+  historyCsr,
+  Tower,
+  type TowerFeatures,
+  type TowerHistoryOptions,
+  type TowerOptions,
+  tower,
+} from "./encoders/tower.ts";
 export { type ErrorCode, ErrorCodes, RecallkitError } from "./errors.ts";
 export * from "./eval/index.ts";
 export * from "./graph/index.ts";
@@ -32,6 +42,21 @@ export {
   mfSoftmaxRecipe,
 } from "./models/index.ts";
 export { Item2Vec, type Item2VecOptions, item2vecRecipe } from "./models/item2vec.ts";
+export { LightGcn, type LightGcnModelOptions, lightGcnRecipe } from "./models/lightgcn.ts";
+export {
+  GraphSage,
+  graphSageRecipe,
+  PinSage,
+  type PinSageModelOptions,
+  pinSageRecipe,
+} from "./models/pinsage.ts";
+export {
+  nextItemPairs,
+  TwoTower,
+  type TwoTowerOptions,
+  type TwoTowerScenario,
+  twoTowerRecipe,
+} from "./models/two-tower.ts";
 export * as negatives from "./negatives/index.ts";
 export * as positives from "./positives/index.ts";
 export { ALS, type AlsOptions } from "./recall/als.ts";
@@ -60,4 +85,5 @@ export {
 export * from "./serve/index.ts";
 export type { EpochInfo, ProgressInfo, Recipe, TrainOptions, TrainReport } from "./train/index.ts";
 export { exportVectors, optimizers, train } from "./train/index.ts";
+export { type TwoTowerTrainOptions, trainTwoTower } from "./train/two-tower.ts";
 export type { AttributeField, AttributeTable, Dataset, Interactions, ItemStats } from "./types.ts";

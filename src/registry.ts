@@ -9,8 +9,11 @@ import { AirbnbTypes, type AirbnbTypesOptions } from "./models/airbnb-types.ts";
 import { Eges, type EgesOptions } from "./models/eges.ts";
 import { FmRecall, type FmRecallOptions } from "./models/fm.ts";
 import { Item2Vec, type Item2VecOptions } from "./models/item2vec.ts";
+import { LightGcn, type LightGcnModelOptions } from "./models/lightgcn.ts";
 import { MfBpr, type MfBprOptions } from "./models/mf-bpr.ts";
 import { MfSoftmax, type MfSoftmaxOptions } from "./models/mf-softmax.ts";
+import { GraphSage, PinSage, type PinSageModelOptions } from "./models/pinsage.ts";
+import { TwoTower, type TwoTowerOptions } from "./models/two-tower.ts";
 import { ALS, type AlsOptions } from "./recall/als.ts";
 import { InvertedIndex, type InvertedIndexOptions } from "./recall/inverted-index.ts";
 import { ItemCF, type ItemCFOptions } from "./recall/item-cf.ts";
@@ -156,10 +159,51 @@ registerModel("mf-softmax", {
     "lr",
     "l2",
     "initScale",
+    "loss",
+    "margin",
+    "negativeWeight",
     ...TRAIN,
   ],
   create: (o) => new MfSoftmax(o as MfSoftmaxOptions),
   load: (d) => MfSoftmax.load(d),
+});
+
+registerModel("two-tower", {
+  summary:
+    "two-tower DNN retrieval: user tower (id, attributes, history mean/attention) · item tower, in-batch/mixed softmax, τ, −log Q (spec §5.5)",
+  options: [
+    "scenario",
+    "dim",
+    "embDim",
+    "layers",
+    "activation",
+    "userAttributes",
+    "itemAttributes",
+    "pooling",
+    "attentionQuery",
+    "maxHistory",
+    "userId",
+    "idDropout",
+    "temperature",
+    "logQ",
+    "estimator",
+    "negatives",
+    "nGlobal",
+    "globalPower",
+    "negativeCache",
+    "cacheRefresh",
+    "accidentalHits",
+    "score",
+    "lr",
+    "l2",
+    "epochs",
+    "batchSize",
+    "seed",
+    "patience",
+    "lrDecay",
+  ],
+  create: (o) => new TwoTower(o as TwoTowerOptions),
+  load: (d) => TwoTower.load(d),
 });
 
 registerModel("fm", {
@@ -175,6 +219,9 @@ registerModel("fm", {
     "lr",
     "l2",
     "initScale",
+    "logQ",
+    "lrSchedule",
+    "idDropout",
     "fused",
     ...TRAIN,
   ],
@@ -187,7 +234,7 @@ const SGNS = ["dim", "window", "negatives", "power", "alpha", "minAlpha", "epoch
 
 registerModel("item2vec", {
   summary: "Item2Vec: skip-gram with negative sampling over sessions, Hogwild (spec §5.3.1)",
-  options: [...SGNS, "sample", "subsampleFormula", "minCount", "serve"],
+  options: [...SGNS, "sample", "subsampleFormula", "minCount", "serve", "kernel"],
   create: (o) => new Item2Vec(o as Item2VecOptions),
   load: (d) => Item2Vec.load(d),
 });
@@ -204,6 +251,7 @@ registerModel("airbnb", {
     "conversionEvents",
     "market",
     "marketNegatives",
+    "kernel",
   ],
   create: (o) => new AirbnbEmbedding(o as AirbnbOptions),
   load: (d) => AirbnbEmbedding.load(d),
@@ -223,6 +271,10 @@ registerModel("airbnb-types", {
     "rejectMax",
     "hardNegatives",
     "prior",
+    "userTokens",
+    "minTypeUsers",
+    "outputs",
+    "kernel",
   ],
   create: (o) => new AirbnbTypes(o as AirbnbTypesOptions),
   load: (d) => AirbnbTypes.load(d),
@@ -230,7 +282,44 @@ registerModel("airbnb-types", {
 
 registerModel("eges", {
   summary: "EGES: weighted item-graph walks + side-information embeddings with attention (spec §5.3.3)",
-  options: [...SGNS.filter((k) => k !== "workers"), "fields", "combine", "walksPerNode", "walkLength"],
+  options: [...SGNS, "fields", "combine", "walksPerNode", "walkLength"],
   create: (o) => new Eges(o as EgesOptions),
   load: (d) => Eges.load(d),
+});
+
+registerModel("lightgcn", {
+  summary: "LightGCN: ID embeddings propagated over the normalised user–item graph, layer mean (spec §5.6)",
+  options: [
+    "dim",
+    "layers",
+    "loss",
+    "temperature",
+    "nGlobal",
+    "inBatch",
+    "logQ",
+    "score",
+    "lr",
+    "l2",
+    "initScale",
+    ...TRAIN,
+  ],
+  create: (o) => new LightGcn(o as LightGcnModelOptions),
+  load: (d) => LightGcn.load(d),
+});
+
+/** Options of the GCN loss (src/train/gcn-recipe.ts). */
+const GCN_LOSS = ["loss", "temperature", "nGlobal", "inBatch", "logQ", "score"];
+
+registerModel("pinsage", {
+  summary: "PinSage: random-walk importance neighbours, Code 5-7 convolution, sampled subgraphs (spec §5.6.2)",
+  options: ["dim", "hidden", "layers", "topT", "walk", ...GCN_LOSS, "lr", "l2", "initScale", ...TRAIN],
+  create: (o) => new PinSage(o as PinSageModelOptions),
+  load: (d) => PinSage.load(d),
+});
+
+registerModel("graphsage", {
+  summary: "GraphSAGE: mean aggregation over uniformly sampled neighbours, same convolution (eq. 5-33)",
+  options: ["dim", "hidden", "layers", "fanout", ...GCN_LOSS, "lr", "l2", "initScale", ...TRAIN],
+  create: (o) => new GraphSage(o as PinSageModelOptions),
+  load: (d) => GraphSage.load(d),
 });

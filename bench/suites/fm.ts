@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- fm [--dataset ml-100k|gowalla] [--epochs N] [--workers N] [--dim D]
- *  [--grid default|tradeoff] [--alpha A] [--power B] [--user-fields f,g,...] [--data DIR]`
+ *  [--grid default|tradeoff] [--alpha A] [--power B] [--logq 0|1] [--user-fields f,g,...]
+ *  [--lr X] [--l2 X] [--lr-schedule linear|constant] [--id-dropout P] [--seed S] [--data DIR]`
  *
  * FM recall (spec §5.4). ML-100k: per-user random 80/20 split (seed 42) after withholding 10% of
  * the users entirely (all their rows go to test: cold users); user fields id/age/gender/
@@ -26,7 +27,7 @@ import type { BenchContext } from "../types.ts";
 import { arg, peakRssMB } from "../util.ts";
 
 /** Moves every row of a random 10% of users to test (cold users); returns them too. */
-function withholdUsers(d: Dataset, share: number, seed: number): { data: Dataset; cold: Int32Array } {
+export function withholdUsers(d: Dataset, share: number, seed: number): { data: Dataset; cold: Int32Array } {
   const rng = new Rng(seed);
   const isCold = new Uint8Array(d.users.size);
   for (let u = 0; u < isCold.length; u++) isCold[u] = rng.next() < share ? 1 : 0;
@@ -90,16 +91,28 @@ export async function run(ctx: BenchContext): Promise<void> {
   // e.g. --user-fields age,gender,occupation: users described by attributes only (no id), so a
   // cold user is encoded exactly like a warm one.
   if (userFieldsArg !== "") fields.userFields = userFieldsArg.split(",");
-  const grid: [number, number][] =
+  // Training knobs (defaults = FmRecall's): --lr, --l2, --lr-schedule linear|constant,
+  // --logq 1 (sampling-bias correction for every row), --id-dropout p, --seed s.
+  const knobs: Record<string, unknown> = {};
+  if (arg(ctx.args, "lr", "") !== "") knobs.lr = Number(arg(ctx.args, "lr", ""));
+  if (arg(ctx.args, "l2", "") !== "") knobs.l2 = Number(arg(ctx.args, "l2", ""));
+  if (arg(ctx.args, "lr-schedule", "") !== "") knobs.lrSchedule = arg(ctx.args, "lr-schedule", "");
+  if (arg(ctx.args, "id-dropout", "") !== "") knobs.idDropout = Number(arg(ctx.args, "id-dropout", ""));
+  const seed = Number(arg(ctx.args, "seed", "42"));
+  const logQ = arg(ctx.args, "logq", "0") === "1";
+  // (α, b, logQ): the spec's trade-off grid, plus b > 0 with the sampling-bias correction.
+  const grid: [number, number, boolean][] =
     arg(ctx.args, "grid", "tradeoff") === "default"
-      ? [[0, Number(arg(ctx.args, "power", "0.75"))]]
+      ? [[0, Number(arg(ctx.args, "power", "0.75")), logQ]]
       : [
-          [0, 0],
-          [0, 0.75],
-          [0, 1],
-          [alpha, 0],
-          [alpha, 0.75],
-          [alpha, 1],
+          [0, 0, false],
+          [0, 0.75, false],
+          [0, 1, false],
+          [alpha, 0, false],
+          [alpha, 0.75, false],
+          [alpha, 1, false],
+          [0, 0.75, true],
+          [0, 1, true],
         ];
   ctx.log(`${dataset}: ${nU} users (${cold.length} cold) × ${nI} items, ${train.indices.length} train pairs`);
   const pop = await new Popular().fit(data);
@@ -119,8 +132,18 @@ export async function run(ctx: BenchContext): Promise<void> {
     seconds: {},
     peakRssMB: peakRssMB(),
   });
-  for (const [a, b] of grid) {
-    const m = new FmRecall({ ...fields, dim, epochs, workers, subsample: a, power: b, seed: 42 });
+  for (const [a, b, lq] of grid) {
+    const m = new FmRecall({
+      ...fields,
+      ...knobs,
+      dim,
+      epochs,
+      workers,
+      subsample: a,
+      power: b,
+      logQ: lq,
+      seed,
+    });
     const t0 = performance.now();
     await m.fit(data);
     const trainS = (performance.now() - t0) / 1000;
@@ -150,9 +173,20 @@ export async function run(ctx: BenchContext): Promise<void> {
       const c = evaluateTopK(top, cold, train, test, { ks: [20] });
       metrics["cold.recall@20"] = c.metrics["recall@20"];
       metrics["cold.ndcg@20"] = c.metrics["ndcg@20"];
+      // Diagnostics: the cold ranking by the item term W_t + V_tt alone (query concat(1, 0)),
+      // and the rank correlation of that term with the items' training counts.
+      const q1 = new Float32Array(cold.length * (dim + 1));
+      for (let i = 0; i < cold.length; i++) q1[i * (dim + 1)] = 1;
+      const c1 = evaluateTopK(m.recommendVectors(q1, cold.length, 20), cold, train, test, { ks: [20] });
+      metrics["cold.itemTerm.recall@20"] = c1.metrics["recall@20"];
+      const items = m.embeddings().items;
+      const term = Float64Array.from({ length: nI }, (_, t) => items[t * (dim + 1)]);
+      const counts = new Float64Array(nI);
+      for (let e = 0; e < train.indices.length; e++) counts[train.indices[e]]++;
+      metrics["itemTerm.spearman"] = spearman(term, counts);
     }
     ctx.log(
-      `fm α=${a} b=${b}: ${JSON.stringify(metrics)} train ${trainS.toFixed(1)} s, ${Math.round(perSec)} triples/s`,
+      `fm α=${a} b=${b}${lq ? " logQ" : ""}: ${JSON.stringify(metrics)} train ${trainS.toFixed(1)} s, ${Math.round(perSec)} triples/s`,
     );
     ctx.emit({
       suite: "fm",
@@ -170,6 +204,22 @@ export async function run(ctx: BenchContext): Promise<void> {
       },
     });
   }
+}
+
+/** Spearman rank correlation (ties broken by index). */
+function spearman(a: Float64Array, b: Float64Array): number {
+  const rank = (x: Float64Array) => {
+    const order = Array.from(x.keys()).sort((i, j) => x[i] - x[j] || i - j);
+    const r = new Float64Array(x.length);
+    for (let k = 0; k < order.length; k++) r[order[k]] = k;
+    return r;
+  };
+  const ra = rank(a);
+  const rb = rank(b);
+  const n = a.length;
+  let d2 = 0;
+  for (let i = 0; i < n; i++) d2 += (ra[i] - rb[i]) ** 2;
+  return 1 - (6 * d2) / (n * (n * n - 1));
 }
 
 function pick(m: Record<string, number>): Record<string, number> {

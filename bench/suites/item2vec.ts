@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- item2vec [--epochs 5] [--workers 2] [--rounds 1] [--no-peer] [--data DIR]`
+ * `npm run bench -- item2vec [--epochs 5] [--workers 2] [--rounds 1] [--kernel wasm|js] [--no-peer] [--data DIR]`
  *
  * Item2Vec throughput on the Gowalla LightGCN train sequences (each user's train items in file
  * order is one sentence; dim 64, window 5, 5 negatives, sample 1e-3, min count 1, 5 epochs),
@@ -21,6 +21,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   const epochs = Number(arg(ctx.args, "epochs", "5"));
   const workers = Number(arg(ctx.args, "workers", "2"));
   const rounds = Number(arg(ctx.args, "rounds", "1"));
+  const kernel = arg(ctx.args, "kernel", "wasm") === "js" ? "js" : "wasm";
   const peer = !ctx.args.includes("--no-peer");
   const data = await loadLightGcn(dir);
   const train = userItemCsr(data.train, data.users.size, data.items.size);
@@ -34,6 +35,7 @@ export async function run(ctx: BenchContext): Promise<void> {
       epochs,
       workers,
       seed: 42 + round,
+      kernel,
     });
     const t0 = performance.now();
     await m.fit(data);
@@ -60,6 +62,7 @@ export async function run(ctx: BenchContext): Promise<void> {
       extra: {
         round,
         workers,
+        kernel: tp.kernel,
         effectiveWordsPerSec: Math.round(tp.wordsPerSec),
         rawWordsPerSec: Math.round(tp.rawWords / tp.seconds),
         effectiveWords: tp.effectiveWords,

@@ -13,7 +13,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { Agent, request as httpRequest } from "node:http";
 import { createRequire } from "node:module";
 import { loadavg, tmpdir } from "node:os";
@@ -104,82 +104,98 @@ interface PacedResult {
   p90: number;
   p99: number;
   max: number;
+  /** Time spent inside the service (the response's `ms`): what the process itself adds. */
+  serviceP50: number;
+  serviceP99: number;
+  /** CPU the load generator itself used, as % of one core over the run. */
+  clientCpuPct: number;
 }
 
 /**
- * Open-loop load at an even rate: request i is due at t0 + i/rate and its latency is measured
- * from that due time (no coordinated omission). autocannon's `overallRate` sends each second's
- * quota in a burst at the start of the second, which measures queueing of the burst instead.
+ * The open-loop client, run as its own small node process (no tsx, no training heap, its CPU
+ * measured): request i is due at t0 + i/rate and its latency is measured from that due time (no
+ * coordinated omission). autocannon's `overallRate` sends each second's quota in a burst at the
+ * start of the second, which measures queueing of the burst instead.
+ * argv: url path rate seconds bodiesFile; prints one JSON line.
  */
+const PACED_CLIENT = `
+import { Agent, request } from "node:http";
+import { readFileSync } from "node:fs";
+const [url, path, rateS, secS, bodiesFile] = process.argv.slice(1);
+const bodies = JSON.parse(readFileSync(bodiesFile, "utf8"));
+const rate = Number(rateS), n = Math.round(rate * Number(secS)), interval = 1000 / rate;
+const u = new URL(url);
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+const lat = [], svc = [];
+let errors = 0, non2xx = 0;
+const pending = new Set();
+const fire = (i, due) => {
+  const payload = bodies[i % bodies.length];
+  const p = new Promise((resolve) => {
+    const req = request({ agent, host: u.hostname, port: u.port, path, method: "POST",
+      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => {
+        if (res.statusCode >= 300) non2xx++;
+        else {
+          lat.push(performance.now() - due);
+          const m = /"ms":([0-9.e+-]+)}$/.exec(Buffer.concat(chunks).toString("latin1"));
+          if (m !== null) svc.push(Number(m[1]));
+        }
+        resolve();
+      });
+    });
+    req.on("error", () => { errors++; resolve(); });
+    req.end(payload);
+  });
+  pending.add(p);
+  p.then(() => pending.delete(p));
+};
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+let i = 0;
+while (i < n) {
+  const now = performance.now();
+  while (i < n && t0 + i * interval <= now) { fire(i, t0 + i * interval); i++; }
+  await new Promise((r) => setTimeout(r, 1));
+}
+await Promise.all(pending);
+const wall = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+agent.destroy();
+const q = (a, f) => { a.sort((x, y) => x - y); return a.length === 0 ? 0 : Number(a[Math.min(a.length - 1, Math.floor(f * a.length))].toFixed(2)); };
+console.log(JSON.stringify({ sent: n, ok: lat.length, errors, non2xx, rps: lat.length / wall,
+  p50: q(lat, 0.5), p90: q(lat, 0.9), p99: q(lat, 0.99), max: q(lat, 1),
+  serviceP50: q(svc, 0.5), serviceP99: q(svc, 0.99), clientCpuPct: Number(((cpu.user + cpu.system) / 1e4 / wall).toFixed(1)) }));
+`;
+
 async function paced(
   url: string,
   path: string,
   rate: number,
   seconds: number,
-  body: () => string,
+  bodiesFile: string,
 ): Promise<PacedResult> {
-  const u = new URL(url);
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const n = Math.round(rate * seconds);
-  const interval = 1000 / rate;
-  const lat: number[] = [];
-  let errors = 0;
-  let non2xx = 0;
-  const pending = new Set<Promise<void>>();
-  const fire = (due: number): void => {
-    const payload = body();
-    const p = new Promise<void>((resolve) => {
-      const req = httpRequest(
-        {
-          agent,
-          host: u.hostname,
-          port: u.port,
-          path,
-          method: "POST",
-          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
-        },
-        (res) => {
-          res.resume();
-          res.on("end", () => {
-            if ((res.statusCode ?? 0) >= 300) non2xx++;
-            else lat.push(performance.now() - due);
-            resolve();
-          });
-        },
-      );
-      req.on("error", () => {
-        errors++;
-        resolve();
-      });
-      req.end(payload);
-    });
-    pending.add(p);
-    p.then(() => pending.delete(p));
-  };
-  const t0 = performance.now();
-  let i = 0;
-  while (i < n) {
-    const now = performance.now();
-    while (i < n && t0 + i * interval <= now) fire(t0 + i++ * interval);
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  await Promise.all(pending);
-  const wall = (performance.now() - t0) / 1000;
-  agent.destroy();
-  lat.sort((a, b) => a - b);
-  const q = (f: number) =>
-    lat.length === 0 ? 0 : Number(lat[Math.min(lat.length - 1, Math.floor(f * lat.length))].toFixed(2));
-  return {
-    sent: n,
-    ok: lat.length,
-    errors,
-    non2xx,
-    rps: lat.length / wall,
-    p50: q(0.5),
-    p90: q(0.9),
-    p99: q(0.99),
-    max: q(1),
-  };
+  const child = spawn(
+    process.execPath,
+    ["--input-type=module", "-e", PACED_CLIENT, url, path, String(rate), String(seconds), bodiesFile],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  const code = await new Promise<number | null>((r) => child.once("exit", r));
+  if (code !== 0) throw new Error(`the paced client exited with ${code}`);
+  return JSON.parse(out.trim().split("\n").pop() ?? "{}") as PacedResult;
+}
+
+/** The service's CPU seconds so far (its /metrics, process_cpu_seconds_total). */
+async function serverCpuSeconds(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = /^recallkit_process_cpu_seconds_total ([0-9.e+-]+)$/m.exec(text);
+  return m === null ? Number.NaN : Number(m[1]);
 }
 
 export async function run(ctx: BenchContext): Promise<void> {
@@ -193,7 +209,9 @@ export async function run(ctx: BenchContext): Promise<void> {
   // Precomputed U2I lists for the two CF channels (default); --live scores them per request.
   const precompute = !ctx.args.includes("--live");
   const redis = arg(ctx.args, "redis", "");
-  const dir = await mkdtemp(join(tmpdir(), "recallkit-serve-bench-"));
+  // --artifacts DIR: train into DIR once and reuse it on later runs (profiling loops).
+  const keep = arg(ctx.args, "artifacts", "");
+  const dir = keep === "" ? await mkdtemp(join(tmpdir(), "recallkit-serve-bench-")) : keep;
   // Five channels: ItemCF (user + recent items), UserCF, popularity and, when registered, ALS
   // through an HNSW index (spec §5.2.3); without ALS, a short-memory I2I channel takes its place.
   const channels: Record<string, unknown> = {
@@ -221,12 +239,31 @@ export async function run(ctx: BenchContext): Promise<void> {
     server: { host: "127.0.0.1", port, logLevel: "warn" },
   };
   const configPath = join(dir, "recall.yaml");
-  await writeFile(configPath, stringify(raw));
+  const text = stringify(raw);
+  // What the artifacts depend on (the store and server sections do not change them).
+  const { store: _s, server: _v, ...trainedFrom } = raw as Record<string, unknown>;
+  const key = JSON.stringify(trainedFrom);
+  const reuse =
+    keep !== "" &&
+    (await readFile(join(dir, "trained.json"), "utf8").then(
+      (t) => (JSON.parse(t) as { key?: string }).key === key,
+      () => false,
+    ));
+  await mkdir(dir, { recursive: true });
+  await writeFile(configPath, text);
   const config = await loadConfig(configPath);
-  ctx.log(`training ${Object.keys(raw.models).join(", ")} on ${dataset} → ${dir}`);
-  const t0 = performance.now();
-  const trained = await trainFromConfig(config, { log: ctx.log });
-  const trainSec = (performance.now() - t0) / 1000;
+  let trained: { models: { key: string; type: string; seconds: number }[] };
+  let trainSec = 0;
+  if (reuse) {
+    trained = JSON.parse(await readFile(join(dir, "trained.json"), "utf8")) as typeof trained;
+    ctx.log(`reusing the artifacts in ${dir}`);
+  } else {
+    ctx.log(`training ${Object.keys(raw.models).join(", ")} on ${dataset} → ${dir}`);
+    const t0 = performance.now();
+    trained = await trainFromConfig(config, { log: ctx.log });
+    trainSec = (performance.now() - t0) / 1000;
+    if (keep !== "") await writeFile(join(dir, "trained.json"), JSON.stringify({ ...trained, key }));
+  }
 
   // Requests cycle deterministically through users, 1 in 10 unknown (cold-start path).
   const { loadCatalogue } = await import("../../src/serve/catalogue.ts");
@@ -269,12 +306,21 @@ export async function run(ctx: BenchContext): Promise<void> {
       );
     };
     await phase("warmup", { seconds: 3, conns: 8 });
+    // The same request sequence as autocannon's (1 in 10 unknown users), one body per request.
+    const bodiesFile = join(dir, "paced-bodies.json");
+    await writeFile(
+      bodiesFile,
+      JSON.stringify(
+        Array.from({ length: Math.round(rate * duration) }, () => request.setupRequest({}).body),
+      ),
+    );
     const before = load();
-    const body = () => (request.setupRequest({}) as { body: string }).body;
-    const pf = await paced(url, "/v1/recall", rate, duration, body);
+    const cpu0 = await serverCpuSeconds(url);
+    const pf = await paced(url, "/v1/recall", rate, duration, bodiesFile);
+    const serverCpuUs = (((await serverCpuSeconds(url)) - cpu0) / pf.sent) * 1e6;
     const pacedLoad = `${before} → ${load()}`;
     ctx.log(
-      `paced ${rate} req/s (open loop): ${pf.rps.toFixed(0)} req/s, p50 ${pf.p50} ms, p90 ${pf.p90} ms, p99 ${pf.p99} ms, max ${pf.max} ms, errors ${pf.errors}, non-2xx ${pf.non2xx} (load ${pacedLoad})`,
+      `paced ${rate} req/s (open loop): ${pf.rps.toFixed(0)} req/s, p50 ${pf.p50} ms, p90 ${pf.p90} ms, p99 ${pf.p99} ms, max ${pf.max} ms, errors ${pf.errors}, non-2xx ${pf.non2xx}; in the service p50 ${pf.serviceP50} ms, p99 ${pf.serviceP99} ms; service CPU ${serverCpuUs.toFixed(0)} µs/request, client CPU ${pf.clientCpuPct}% of a core (load ${pacedLoad})`,
     );
     await phase("fixed", { seconds: duration, rate, conns: connections });
     await phase("max", { seconds: duration, conns: 32 });
@@ -312,6 +358,9 @@ export async function run(ctx: BenchContext): Promise<void> {
         "paced.p50_ms": pf.p50,
         "paced.p99_ms": pf.p99,
         "paced.errors": pf.errors + pf.non2xx,
+        "paced.service_p99_ms": pf.serviceP99,
+        "paced.server_cpu_us_per_req": serverCpuUs,
+        "paced.client_cpu_pct": pf.clientCpuPct,
         "fixed.rps": f.requests.average,
         "fixed.p50_ms": f.latency.p50,
         "fixed.p99_ms": f.latency.p99,
@@ -331,7 +380,7 @@ export async function run(ctx: BenchContext): Promise<void> {
         target: "p99 ≤ 10 ms at 500 req/s, zero errors",
         met: pf.p99 <= 10 && pf.errors + pf.non2xx === 0,
         paced: { ...pf, loadavg: pacedLoad },
-        note: "paced = open-loop even 500 req/s (latency from the due time); fixed = autocannon overallRate (per-second bursts)",
+        note: "paced = open-loop even 500 req/s from a separate node process (latency from the due time; its own CPU in client_cpu_pct); service_p99 = time inside the service (response ms); fixed = autocannon overallRate (per-second bursts)",
         loadavg: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.loadavg])),
         models: trained.models.map((x) => ({ key: x.key, type: x.type, seconds: x.seconds })),
         users: users.length,
@@ -355,6 +404,6 @@ export async function run(ctx: BenchContext): Promise<void> {
   } finally {
     server.kill("SIGTERM");
     await new Promise((r) => server.once("exit", r));
-    await rm(dir, { recursive: true, force: true });
+    if (keep === "") await rm(dir, { recursive: true, force: true });
   }
 }

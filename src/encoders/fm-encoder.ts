@@ -21,6 +21,7 @@
  */
 import { assert } from "../errors.ts";
 import type { Csr } from "../math/csr.ts";
+import type { Rng } from "../math/rng.ts";
 import {
   encodeFeatures,
   type FmFeatureValues,
@@ -39,6 +40,13 @@ export interface FmEncoderOptions extends InitOptions {
   readonly dim?: number;
   /** Declared field specs of this side (encoders/fm-fields.ts), resolved against the data at prepare. */
   readonly fields: readonly string[];
+  /**
+   * ID dropout: probability that a training row is encoded without its "id" field, so the other
+   * fields (attributes, counts) learn to stand for the entity on their own, as they must for a
+   * cold entity at serving time (DropoutNet, Volkovs et al. 2017). Serving vectors always use
+   * every field. Needs an "id" field when > 0. Default 0.
+   */
+  readonly idDropout?: number;
 }
 
 /**
@@ -74,6 +82,29 @@ export function fmSideInto(
   return lin + 0.5 * (ss - sq);
 }
 
+/** `c` without the columns in [lo, hi) (same rows). Allocates. */
+function withoutRange(c: Csr, lo: number, hi: number): Csr {
+  const offsets = new Int32Array(c.nRows + 1);
+  const idx: number[] = [];
+  const val: number[] = [];
+  const v = c.values as Float32Array;
+  for (let r = 0; r < c.nRows; r++) {
+    for (let e = c.offsets[r]; e < c.offsets[r + 1]; e++) {
+      if (c.indices[e] >= lo && c.indices[e] < hi) continue;
+      idx.push(c.indices[e]);
+      val.push(v[e]);
+    }
+    offsets[r + 1] = idx.length;
+  }
+  return {
+    nRows: c.nRows,
+    nCols: c.nCols,
+    offsets,
+    indices: Int32Array.from(idx),
+    values: Float32Array.from(val),
+  };
+}
+
 export class FmEncoder implements Encoder {
   readonly name: string;
   /** Output size: d + 2. */
@@ -84,6 +115,8 @@ export class FmEncoder implements Encoder {
   w: Float32Array = new Float32Array(0);
   bias: Float32Array = new Float32Array(1);
   readonly d: number;
+  /** Probability that a training row is encoded without its id (FmEncoderOptions.idDropout). */
+  readonly idDropout: number;
   /** Set at prepare: the field layout and the entity × feature matrix (values x_i). */
   layouts: FmFieldLayout[] = [];
   features: Csr = {
@@ -100,6 +133,10 @@ export class FmEncoder implements Encoder {
   private uW: RowUpdater | null = null;
   private uB: RowUpdater | null = null;
   private readonly gB = new Float32Array(1);
+  /** ID dropout (generic loop): the rows without the id field, the rng, the last forward's draws. */
+  private noId: Csr | null = null;
+  private rng: Rng | null = null;
+  private dropped = new Uint8Array(0);
 
   constructor(private readonly o: FmEncoderOptions) {
     this.d = o.dim ?? 64;
@@ -109,6 +146,13 @@ export class FmEncoder implements Encoder {
     );
     assert(o.role === "query" || o.role === "item", () => `encoders.fm: role must be "query" or "item"`);
     checkInit(o, "encoders.fm");
+    const p = o.idDropout ?? 0;
+    this.idDropout = p;
+    assert(Number.isFinite(p) && p >= 0 && p < 1, () => `encoders.fm: idDropout must be in [0, 1), got ${p}`);
+    assert(
+      p === 0 || o.fields.includes("id"),
+      () => `encoders.fm(${o.role}): idDropout ${p} needs an "id" field; fields: ${o.fields.join(", ")}`,
+    );
     this.dim = this.d + 2;
     this.name = `fm(${o.role}, ${this.d}+2)`;
   }
@@ -133,22 +177,50 @@ export class FmEncoder implements Encoder {
     this.uV = ctx.optimizer.bind(this.V, n, this.d, ctx.sharedMemory);
     this.uW = ctx.optimizer.bind(this.w, n, 1, ctx.sharedMemory);
     this.uB = ctx.optimizer.bind(this.bias, 1, 1, ctx.sharedMemory);
+    this.rng = ctx.rng;
+    const id = this.layouts.find((l) => l.kind === "id");
+    this.noId = id === undefined ? f : withoutRange(f, id.offset, id.offset + id.size);
   }
 
+  /**
+   * The "id" field's feature range and the dropout probability (p = 0: none). The fused kernel
+   * (train/fm-kernel.ts) drops that range itself; the generic loop goes through forwardInto.
+   */
+  dropout(): { readonly from: number; readonly to: number; readonly p: number } {
+    const p = this.idDropout;
+    const id = this.layouts.find((l) => l.kind === "id");
+    return p > 0 && id !== undefined
+      ? { from: id.offset, to: id.offset + id.size, p }
+      : { from: 0, to: 0, p: 0 };
+  }
+
+  /** Training forward: with idDropout, each row is encoded without its id with probability p. */
   forwardInto(ids: Int32Array, n: number, out: Float32Array): void {
-    const f = this.features;
+    const p = this.idDropout;
+    if (this.dropped.length < n) this.dropped = new Uint8Array(n);
+    for (let i = 0; i < n; i++) this.dropped[i] = p > 0 && this.rng !== null && this.rng.next() < p ? 1 : 0;
+    this.encodeInto(ids, n, out, this.dropped);
+  }
+
+  /** The row of entity r, without the id field when `drop`: [from, to) of `csr`. */
+  private rowOf(r: number, drop: boolean): { csr: Csr; from: number; to: number } {
+    const c = drop ? (this.noId as Csr) : this.features;
+    return { csr: c, from: c.offsets[r], to: c.offsets[r + 1] };
+  }
+
+  private encodeInto(ids: Int32Array, n: number, out: Float32Array, dropped: Uint8Array | null): void {
     const D = this.dim;
     const q = this.o.role === "query";
     for (let i = 0; i < n; i++) {
-      const r = ids[i];
+      const { csr, from, to } = this.rowOf(ids[i], dropped !== null && dropped[i] === 1);
       const a = fmSideInto(
         this.V,
         this.w,
         this.d,
-        f.indices,
-        f.values as Float32Array,
-        f.offsets[r],
-        f.offsets[r + 1],
+        csr.indices,
+        csr.values as Float32Array,
+        from,
+        to,
         out,
         i * D + 2,
       );
@@ -157,9 +229,8 @@ export class FmEncoder implements Encoder {
     }
   }
 
+  /** Gradients for the rows of the last forwardInto (same ids, same dropped ids). */
   backward(ids: Int32Array, n: number, dOut: Float32Array): void {
-    const f = this.features;
-    const val = f.values as Float32Array;
     const d = this.d;
     const D = this.dim;
     const V = this.V;
@@ -172,8 +243,8 @@ export class FmEncoder implements Encoder {
       const r = ids[i];
       const a = dOut[i * D + (q ? 1 : 0)];
       if (q) gb += a;
-      const from = f.offsets[r];
-      const to = f.offsets[r + 1];
+      const { csr: f, from, to } = this.rowOf(r, this.dropped[i] === 1);
+      const val = f.values as Float32Array;
       s.fill(0);
       for (let e = from; e < to; e++) for (let j = 0; j < d; j++) s[j] += val[e] * V[f.indices[e] * d + j];
       for (let e = from; e < to; e++) {
@@ -242,7 +313,7 @@ export class FmEncoder implements Encoder {
     const n = this.features.nRows;
     const out = new Float32Array(n * this.dim);
     const ids = Int32Array.from({ length: n }, (_, i) => i);
-    this.forwardInto(ids, n, out);
+    this.encodeInto(ids, n, out, null);
     return out;
   }
 

@@ -12,6 +12,10 @@ runLossContract("hinge", () => losses.hinge({ margin: 0.5 }), { tol: 1e-5 });
 runLossContract("nce = binary + logQ", () => losses.nce());
 runLossContract("sampled softmax (logQ, accidental hits)", () => losses.sampledSoftmax());
 runLossContract("in-batch softmax τ=0.05", () => losses.inBatchSoftmax({ temperature: 0.05 }));
+runLossContract("ccl (cosine contrastive)", () => losses.ccl({ margin: 0.3, negativeWeight: 5 }), {
+  tol: 1e-5,
+});
+runLossContract("ccl, sum reduction", () => losses.ccl({ margin: -0.2, reduction: "sum" }), { tol: 1e-5 });
 runLossContract("softmax, sum reduction", () => losses.softmax({ reduction: "sum" }));
 runLossContract("bpr + temperature", () => losses.bpr({ transforms: [t.temperature(0.2)] }));
 
@@ -36,6 +40,13 @@ test("hand-derived values", () => {
   assert.ok(Math.abs(lossAt(losses.binary(), Float64Array.of(0, 0), ctx1(2)) - 2 * Math.LN2) < 1e-12);
   // hinge m=1, s⁺ = 0.5, s⁻ = 0.2: 1 − 0.5 + 0.2 = 0.7
   assert.ok(Math.abs(lossAt(losses.hinge(), Float64Array.of(0.5, 0.2), ctx1(2)) - 0.7) < 1e-12);
+  // ccl m=0.5 w=4, s⁺ = 0.8, negatives [0.9, 0.1, 0.7]: (1 − 0.8) + 4/3 · (0.4 + 0 + 0.2) = 1.0
+  assert.ok(
+    Math.abs(
+      lossAt(losses.ccl({ margin: 0.5, negativeWeight: 4 }), Float64Array.of(0.8, 0.9, 0.1, 0.7), ctx1(4)) -
+        1,
+    ) < 1e-12,
+  );
   // mean reduction divides by rows
   const two: ScoreContext = { ...ctx1(2), nQ: 2, labels: Int32Array.of(0, 0), posIds: Int32Array.of(1, 2) };
   assert.ok(Math.abs(lossAt(losses.bpr(), Float64Array.of(1, 1, 1, 1), two) - Math.LN2) < 1e-12);

@@ -10,16 +10,33 @@
  * | in-batch softmax (5-30)   | `softmax({ transforms: [temperature(τ), logQ()] })` + `negatives.inBatch()` |
  * | margin hinge (5-13)       | `hinge({ margin })`                                           |
  * | BPR (5-14)                | `bpr()`                                                       |
+ * | CCL (SimpleX, CIKM'21)    | `ccl({ margin, negativeWeight })` with cosine scores          |
  */
 import { assert } from "../errors.ts";
-import { binaryKernel, bprKernel, hingeKernel, sigmoid, softmaxKernel, softplus } from "./kernels.ts";
+import {
+  binaryKernel,
+  bprKernel,
+  cclKernel,
+  hingeKernel,
+  sigmoid,
+  softmaxKernel,
+  softplus,
+} from "./kernels.ts";
 import { type LossOptions, makeLoss } from "./loss.ts";
 import { accidentalHits } from "./transforms/accidental-hits.ts";
 import { logQ } from "./transforms/log-q.ts";
 import { temperature } from "./transforms/temperature.ts";
 import type { Loss, ScoreTransform } from "./types.ts";
 
-export { binaryKernel, bprKernel, hingeKernel, sigmoid, softmaxKernel, softplus } from "./kernels.ts";
+export {
+  binaryKernel,
+  bprKernel,
+  cclKernel,
+  hingeKernel,
+  sigmoid,
+  softmaxKernel,
+  softplus,
+} from "./kernels.ts";
 export { type LossOptions, makeLoss } from "./loss.ts";
 export * as transforms from "./transforms/index.ts";
 export type {
@@ -99,4 +116,24 @@ export function inBatchSoftmax(o: InBatchSoftmaxOptions = {}): Loss {
   if (o.logQ ?? true) ts.push(logQ());
   ts.push(accidentalHits());
   return softmax({ ...o, transforms: [...ts, ...(o.transforms ?? [])] });
+}
+
+export interface CclOptions extends LossOptions {
+  /** Margin m: only negatives with cosine above m are pushed down. Default 0.9. */
+  readonly margin?: number;
+  /** Weight w of the mean negative term (the paper's negative_weight). Default 150. */
+  readonly negativeWeight?: number;
+}
+
+/**
+ * Cosine contrastive loss (SimpleX, CIKM'21): (1 − s⁺) + w · mean over negatives of
+ * max(0, s⁻ − m). Meant for cosine scores (`score: "cosine"`) and many negatives.
+ * @example losses.ccl({ margin: 0.9, negativeWeight: 150 })
+ */
+export function ccl(o: CclOptions = {}): Loss {
+  const m = o.margin ?? 0.9;
+  const w = o.negativeWeight ?? 150;
+  assert(Number.isFinite(m), () => `losses.ccl: margin must be finite, got ${m}`);
+  assert(Number.isFinite(w) && w >= 0, () => `losses.ccl: negativeWeight must be ≥ 0, got ${w}`);
+  return makeLoss(`ccl(${m},${w})`, cclKernel(m, w), o);
 }

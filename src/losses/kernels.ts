@@ -123,3 +123,32 @@ export function hingeKernel(margin: number): LossKernel {
     return total;
   };
 }
+
+/**
+ * Cosine contrastive loss (SimpleX, Mao et al. CIKM'21), on cosine scores:
+ *   ℓ_i = (1 − s_{i,y}) + (w / (nC − 1)) · Σ_{c≠y} max(0, s_{i,c} − m).
+ * ∂/∂s_{i,y} = −1; ∂/∂s_{i,c} = w / (nC − 1) where s_{i,c} > m, else 0. Only negatives scoring
+ * above the margin get a gradient, so with m near 1 the gradient matrix is sparse (scores.ts
+ * exploits that in the backward products).
+ */
+export function cclKernel(margin: number, negWeight: number): LossKernel {
+  return (s, nQ, nC, labels, ds) => {
+    const w = nC > 1 ? negWeight / (nC - 1) : 0;
+    let total = 0;
+    for (let i = 0; i < nQ; i++) {
+      const o = i * nC;
+      const y = o + labels[i];
+      for (let c = o; c < o + nC; c++) {
+        const x = s[c];
+        if (c === y) {
+          total += 1 - x;
+          ds[c] = -1;
+        } else if (x > margin) {
+          total += w * (x - margin);
+          ds[c] = w;
+        } else ds[c] = 0;
+      }
+    }
+    return total;
+  };
+}

@@ -44,13 +44,21 @@ export function makeLoss(
     forwardBackward(scores: Scores, ctx: ScoreContext, dScores: Scores): number {
       for (let t = 0; t < transforms.length; t++) transforms[t].forward(scores, ctx);
       const total = kernel(scores, ctx.nQ, ctx.nC, ctx.labels, dScores);
-      if (reduction === "mean" && ctx.nQ > 0) {
-        const inv = 1 / ctx.nQ;
-        const n = ctx.nQ * ctx.nC;
-        for (let e = 0; e < n; e++) dScores[e] *= inv;
-      }
+      if (reduction === "mean" && ctx.nQ > 0) scaleInPlace(dScores, ctx.nQ * ctx.nC, 1 / ctx.nQ);
       for (let t = transforms.length - 1; t >= 0; t--) transforms[t].backward(dScores, ctx);
       return reduction === "mean" && ctx.nQ > 0 ? total / ctx.nQ : total;
     },
   };
+}
+
+/** x[0..n) *= f, one loop per array type so each stays monomorphic (a mixed loop is ~5× slower). */
+function scaleInPlace(x: Scores, n: number, f: number): void {
+  if (x instanceof Float32Array) scaleF32(x, n, f);
+  else scaleF64(x, n, f);
+}
+function scaleF32(x: Float32Array, n: number, f: number): void {
+  for (let e = 0; e < n; e++) x[e] *= f;
+}
+function scaleF64(x: Float64Array, n: number, f: number): void {
+  for (let e = 0; e < n; e++) x[e] *= f;
 }

@@ -158,3 +158,33 @@ test("airbnb-types: rejections as hard negatives push the rejected type down", a
   );
   assert.ok(score(hard, 100, 0) > score(hard, 100, 3));
 });
+
+test("airbnb-types: rare cross types back off to coarser ones (minTypeUsers)", async () => {
+  // 100 training users, 25 per gender × age type; withheld users 100..119 count for nothing
+  const exact = await new AirbnbTypes({ ...opts, minTypeUsers: 25 }).fit(tastes(1));
+  assert.deepEqual(exact.typeNames.filter((n) => n.startsWith("u:")).sort(), [
+    "u:f|a",
+    "u:f|b",
+    "u:m|a",
+    "u:m|b",
+  ]);
+  const coarse = await new AirbnbTypes({ ...opts, minTypeUsers: 26 }).fit(tastes(1));
+  assert.deepEqual(coarse.typeNames.filter((n) => n.startsWith("u:")).sort(), ["u:f|*", "u:m|*"]);
+  assert.equal(coarse.typeNames[coarse.userType[100]], "u:f|*");
+  assert.equal(coarse.typeNames[coarse.userType[103]], "u:m|*");
+});
+
+test("airbnb-types: per-field user tokens are summed; item outputs rank the type's liked items first", async () => {
+  const f = await new AirbnbTypes({ ...opts, userTokens: "fields" }).fit(tastes(1));
+  assert.equal(f.tokensPerUser, 2);
+  assert.deepEqual(
+    [...f.userTokens.subarray(200, 202)].map((t) => f.typeNames[t]),
+    ["u:gender=f", "u:age=a"],
+  );
+  const m = await new AirbnbTypes({ ...opts, outputs: "items", hardNegatives: 0 }).fit(tastes(1));
+  // fa users rated 5 only g0 items (i % 4 = 0), mb users only g1 items: withheld 100 (fa), 103 (mb)
+  const top = m.recommend(Int32Array.of(100, 103), 10);
+  const g0 = [...top.ids.subarray(0, 10)].filter((i) => i % 4 === 0).length;
+  const g1 = [...top.ids.subarray(10, 20)].filter((i) => i % 4 === 1).length;
+  assert.ok(g0 >= 9 && g1 >= 9, `fa top-10 g0: ${g0}, mb top-10 g1: ${g1}`);
+});

@@ -21,7 +21,7 @@
  */
 import { assert } from "../errors.ts";
 import type { Sequences } from "../positives/sequences.ts";
-import { trainSgns } from "../train/sgns-train.ts";
+import { type SgnsKernel, trainSgns } from "../train/sgns-train.ts";
 import type { AttributeTable, Dataset } from "../types.ts";
 import { defaultWorkers } from "../workers.ts";
 import { EmbeddingModel } from "./embedding-model.ts";
@@ -30,6 +30,23 @@ import { item2vecRecipe, sgnsConfig, WordVectorsModel } from "./item2vec.ts";
 export interface AirbnbTypesOptions {
   /** User attributes whose (first) values make the user type. Default age, gender, occupation. */
   readonly userFields?: readonly string[];
+  /**
+   * "cross" (default): one user-type token per combination of the fields' values (the paper's
+   * user types); "fields": one token per field value (age band, gender, occupation), the user's
+   * tokens taking turns in the sequence and summed when serving (a naive-Bayes combination).
+   */
+  readonly userTokens?: "cross" | "fields";
+  /**
+   * Cross types with fewer training users back off: the last field is dropped ("*") until the
+   * type has at least this many users or one field is left. Default 1 (no back-off).
+   */
+  readonly minTypeUsers?: number;
+  /**
+   * Output tokens: "types" (default, the paper's listing types; items served by their type's
+   * vector and their share of it) or "items" (item ids; each item has its own context vector,
+   * an item with no positive rows gets none and ranks last).
+   */
+  readonly outputs?: "types" | "items";
   /** Item attributes whose (first) values make the listing type. Default genre, year. */
   readonly itemFields?: readonly string[];
   /** Attribute values of this field are years, bucketed into eras of `eraYears`. Default "year", 10. */
@@ -53,6 +70,8 @@ export interface AirbnbTypesOptions {
   readonly epochs?: number;
   readonly workers?: number;
   readonly seed?: number;
+  /** SGNS arithmetic: "wasm" (default where supported) or "js" (the reference kernel). */
+  readonly kernel?: SgnsKernel;
 }
 
 /** Type ids of entities from bucketed attribute values; −1 values mean "missing". Allocates. */
@@ -93,6 +112,9 @@ export class AirbnbTypes extends WordVectorsModel {
   typeNames: string[] = [];
   userType: Int32Array = new Int32Array(0);
   itemType: Int32Array = new Int32Array(0);
+  /** Each user's tokens, `tokensPerUser` per user (cross: its type; fields: one per field). */
+  userTokens: Int32Array = new Int32Array(0);
+  tokensPerUser = 1;
 
   constructor(o: AirbnbTypesOptions = {}) {
     super(
@@ -129,7 +151,29 @@ export class AirbnbTypes extends WordVectorsModel {
     const uf = o.userFields ?? ["age", "gender", "occupation"];
     const itf = o.itemFields ?? ["genre", "year"];
     const uvals = uf.map((f) => values(data.userAttributes, f, nU, 0));
-    const ut = typeIds(Array.from({ length: nU }, (_, u) => `u:${uvals.map((v) => v[u]).join("|")}`));
+    const perUser = (o.userTokens ?? "cross") === "fields" ? uf.length : 1;
+    const keys: string[] = [];
+    if (perUser > 1) {
+      for (let u = 0; u < nU; u++) for (let k = 0; k < uf.length; k++) keys.push(`u:${uf[k]}=${uvals[k][u]}`);
+    } else {
+      const active = new Uint8Array(nU);
+      for (let e = 0; e < data.train.length; e++) active[data.train.users[e]] = 1;
+      const minUsers = o.minTypeUsers ?? 1;
+      // back-off: keep the longest prefix of fields whose type has ≥ minUsers training users
+      const kept = new Int32Array(nU).fill(uf.length);
+      const keyOf = (u: number, n: number) => `u:${uvals.map((v, k) => (k < n ? v[u] : "*")).join("|")}`;
+      for (let n = uf.length; n > 1; n--) {
+        const size = new Map<string, number>();
+        for (let u = 0; u < nU; u++) {
+          const key = keyOf(u, n);
+          size.set(key, (size.get(key) ?? 0) + active[u]);
+        }
+        for (let u = 0; u < nU; u++)
+          if (kept[u] === n && (size.get(keyOf(u, n)) ?? 0) < minUsers) kept[u] = n - 1;
+      }
+      for (let u = 0; u < nU; u++) keys.push(keyOf(u, kept[u]));
+    }
+    const ut = typeIds(keys);
     const counts = new Float64Array(nI);
     for (let e = 0; e < data.train.length; e++) counts[data.train.items[e]]++;
     const nb = o.popularityBands ?? 3;
@@ -143,7 +187,9 @@ export class AirbnbTypes extends WordVectorsModel {
     const lt = typeIds(
       Array.from({ length: nI }, (_, i) => `i:${ivals.map((v) => v[i]).join("|")}|pop${band(counts[i])}`),
     );
-    this.userType = ut.ids;
+    this.userTokens = ut.ids;
+    this.tokensPerUser = perUser;
+    this.userType = Int32Array.from({ length: nU }, (_, u) => ut.ids[u * perUser]);
     this.itemType = Int32Array.from(lt.ids, (t) => t + ut.names.length);
     this.typeNames = [...ut.names, ...lt.names];
     return { nUserTypes: ut.names.length, nTypes: this.typeNames.length, counts };
@@ -152,7 +198,14 @@ export class AirbnbTypes extends WordVectorsModel {
   override async fit(data: Dataset): Promise<this> {
     const o = this.o;
     const dim = o.dim ?? 32;
-    const { nUserTypes, nTypes, counts } = this.types(data);
+    const t0 = this.types(data);
+    const { nUserTypes, counts } = t0;
+    const byItem = (o.outputs ?? "types") === "items";
+    const nTypes = byItem ? nUserTypes + data.items.size : t0.nTypes;
+    // output token of item i
+    const outTok = byItem
+      ? Int32Array.from({ length: data.items.size }, (_, i) => nUserTypes + i)
+      : this.itemType;
     const log = data.train;
     const nU = data.users.size;
     const posMin = o.positiveMin ?? 4;
@@ -171,12 +224,14 @@ export class AirbnbTypes extends WordVectorsModel {
     for (let u = 0; u < nU; u++) {
       const rows = byUser[u];
       if (rows.length === 0) continue;
-      const t = this.userType[u];
+      const m = this.tokensPerUser;
+      let turn = 0;
       for (const e of rows) {
         const w = log.weights === null ? posMin : log.weights[e];
-        const it = this.itemType[log.items[e]];
+        const it = outTok[log.items[e]];
         if (w >= posMin) {
-          seqTok.push(t, it);
+          // the user's tokens take turns before each listing type (one token in cross mode)
+          seqTok.push(this.userTokens[u * m + (turn++ % m)], it);
           negW[it]++;
         } else if (log.weights !== null && w <= rejMax) hard.push(it);
       }
@@ -206,6 +261,7 @@ export class AirbnbTypes extends WordVectorsModel {
       negWeights: negW,
       workers: o.workers ?? defaultWorkers(),
       seed: o.seed ?? 42,
+      kernel: o.kernel,
     });
     this.record(r);
     // serving: users → syn0[user type], items → syn1[listing type]; the last column is the prior
@@ -217,20 +273,32 @@ export class AirbnbTypes extends WordVectorsModel {
       typeCount[this.itemType[i]] += counts[i];
       typeSize[this.itemType[i]]++;
     }
+    // SGNS fits v·c ≈ log P(lt | token) − 0.75·log F(lt) + const; summing m tokens' log P(lt | ·)
+    // as naive Bayes takes −(m − 1)·log P(lt): prior coefficient 0.75·m − (m − 1) (0.75 for m = 1)
+    const m = this.tokensPerUser;
+    const priorCoef = 0.75 * m - (m - 1);
     let maxLog = 1e-9;
     for (let i = 0; i < nI; i++) maxLog = Math.max(maxLog, Math.log1p(counts[i]));
     const items = new Float32Array(nI * d);
     for (let i = 0; i < nI; i++) {
-      const t = this.itemType[i];
+      const t = outTok[i];
       items.set(r.syn1.subarray(t * dim, (t + 1) * dim), i * d);
+      // item outputs: an item that was never a positive has no context vector; SGNS's shift
+      // (−log k) leaves trained scores below 0, so it is put last instead of scoring 0
       items[i * d + dim] =
-        (o.prior ?? true)
-          ? 0.75 * Math.log1p(posCount[t]) + Math.log((1 + counts[i]) / (typeCount[t] + typeSize[t]))
-          : (1e-3 * Math.log1p(counts[i])) / maxLog;
+        byItem && posCount[t] === 0
+          ? -1e4
+          : (o.prior ?? true)
+            ? priorCoef * Math.log1p(posCount[t]) +
+              (byItem ? 0 : Math.log((1 + counts[i]) / (typeCount[t] + typeSize[t])))
+            : (1e-3 * Math.log1p(counts[i])) / maxLog;
     }
     const users = new Float32Array(nU * d);
     for (let u = 0; u < nU; u++) {
-      users.set(r.syn0.subarray(this.userType[u] * dim, (this.userType[u] + 1) * dim), u * d);
+      for (let k = 0; k < m; k++) {
+        const t = this.userTokens[u * m + k];
+        for (let j = 0; j < dim; j++) users[u * d + j] += r.syn0[t * dim + j];
+      }
       users[u * d + dim] = 1;
     }
     this.dim = d;

@@ -74,6 +74,7 @@ export class AirbnbEmbedding extends WordVectorsModel {
       negWeights: built.negWeights,
       workers: o.workers ?? defaultWorkers(),
       seed: o.seed ?? 42,
+      kernel: o.kernel,
     });
     this.record(r);
     this.install(data, Float32Array.from(r.syn0), o.dim ?? 64, nItems);

@@ -9,12 +9,11 @@
 import * as encoders from "../encoders/index.ts";
 import { buildItemGraph, randomWalks } from "../graph/item-graph.ts";
 import * as losses from "../losses/index.ts";
-import { AliasTable } from "../math/alias.ts";
 import { Rng } from "../math/rng.ts";
 import * as negatives from "../negatives/index.ts";
 import * as positives from "../positives/index.ts";
 import { type Sequences, sequencesOf } from "../positives/sequences.ts";
-import { combineInto, EgesScratch, type EgesTables, egesRange, fieldWeightsInto } from "../train/eges.ts";
+import { combineInto, type EgesTables, fieldWeightsInto, trainEges } from "../train/eges.ts";
 import type { Recipe } from "../train/recipe.ts";
 import type { Dataset } from "../types.ts";
 import { EmbeddingModel } from "./embedding-model.ts";
@@ -33,6 +32,8 @@ export interface EgesOptions
   readonly epochs?: number;
   /** Sequences to build the graph from instead of cutting `data.train`. */
   readonly sequences?: Sequences;
+  /** Hogwild worker threads; 0 (default) = in-process, exact and deterministic. */
+  readonly workers?: number;
 }
 
 export function egesRecipe(o: EgesOptions = {}): Recipe {
@@ -114,7 +115,7 @@ export class Eges extends WordVectorsModel {
     for (let e = 0; e < walks.items.length; e++) counts[walks.items[e]]++;
     this.trained = Uint8Array.from(counts, (c) => (c > 0 ? 1 : 0));
     const b = o.power ?? 0.75;
-    const alias = new AliasTable(Float64Array.from(counts, (c) => c ** b));
+    const negWeights = Float64Array.from(counts, (c) => c ** b);
     const cfg = {
       window: o.window ?? 5,
       negative: o.negatives ?? 5,
@@ -123,20 +124,14 @@ export class Eges extends WordVectorsModel {
       epochs: o.epochs ?? 5,
       attention: (o.combine ?? "softmax") === "softmax",
     };
-    const order = Int32Array.from({ length: walks.offsets.length - 1 }, (_, s) => s);
-    const sc = new EgesScratch(nF, dim);
-    const t0 = performance.now();
-    for (let ep = 0; ep < cfg.epochs; ep++) {
-      rng.shuffle(order);
-      egesRange(t, cfg, alias, walks.offsets, walks.items, order, ep, rng, sc);
-    }
-    const seconds = (performance.now() - t0) / 1000;
+    const seconds = await trainEges(t, cfg, negWeights, walks.offsets, walks.items, rng, o.workers ?? 0);
     this.record({
       syn0: W,
       syn1: t.syn1,
       seconds,
       effectiveWords: walks.items.length * cfg.epochs,
       rawWords: walks.items.length * cfg.epochs,
+      kernel: "js",
     });
     this.tables = t;
     this.install(data, this.itemVectors(), dim, nItems);

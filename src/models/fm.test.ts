@@ -6,11 +6,12 @@ import { describe, test } from "node:test";
 import { attributeField } from "../data/attributes.ts";
 import { IdMap } from "../data/id-map.ts";
 import { interactions } from "../data/interactions.ts";
-import { fmSideInto } from "../encoders/fm-encoder.ts";
+import { FmEncoder, fmSideInto } from "../encoders/fm-encoder.ts";
 import { encodeFeatures, fmFeatureCsr, fmFieldLayouts } from "../encoders/fm-fields.ts";
 import { RecallkitError } from "../errors.ts";
 import * as losses from "../losses/index.ts";
 import { Rng } from "../math/rng.ts";
+import { sgd } from "../train/optimizers/sgd.ts";
 import type { Dataset } from "../types.ts";
 import { FmRecall } from "./fm.ts";
 
@@ -71,6 +72,64 @@ function fmBrute(
       s += dot * feats[i].x * feats[j].x;
     }
   return s;
+}
+
+/**
+ * Popularity only: item i is drawn with probability ∝ 1/(i + 1) (Zipf), every user has the same
+ * attribute g = "A", so the best guess for any user is the popularity order 0, 1, 2, …
+ */
+function zipf(nUsers = 150, nItems = 30, perUser = 8, seed = 9): Dataset {
+  const rng = new Rng(seed);
+  const wsum = Array.from({ length: nItems }, (_, i) => 1 / (i + 1)).reduce((a, b) => a + b, 0);
+  const users: number[] = [];
+  const items: number[] = [];
+  for (let u = 0; u < nUsers; u++) {
+    const seen = new Set<number>();
+    while (seen.size < perUser) {
+      let r = rng.next() * wsum;
+      let i = 0;
+      while (i < nItems - 1 && r >= 1 / (i + 1)) r -= 1 / (i++ + 1);
+      seen.add(i);
+    }
+    for (const i of seen) {
+      users.push(u);
+      items.push(i);
+    }
+  }
+  return {
+    name: "zipf",
+    users: IdMap.from(Array.from({ length: nUsers }, (_, u) => `u${u}`)),
+    items: IdMap.from(Array.from({ length: nItems }, (_, i) => `i${i}`)),
+    train: interactions({ users: Int32Array.from(users), items: Int32Array.from(items) }),
+    test: null,
+    userAttributes: new Map([
+      [
+        "g",
+        attributeField(
+          "g",
+          nUsers,
+          Array.from({ length: nUsers }, (_, u) => [u, "A"] as const),
+        ),
+      ],
+    ]),
+    itemAttributes: new Map(),
+    itemStats: null,
+  };
+}
+
+/** Spearman correlation of two score lists (no ties expected). */
+function spearman(a: number[], b: number[]): number {
+  const rank = (x: number[]) => {
+    const r = new Array<number>(x.length);
+    const order = [...x.keys()].sort((i, j) => x[i] - x[j]);
+    for (let k = 0; k < order.length; k++) r[order[k]] = k;
+    return r;
+  };
+  const ra = rank(a);
+  const rb = rank(b);
+  const n = a.length;
+  const d2 = ra.reduce((s, r, i) => s + (r - rb[i]) ** 2, 0);
+  return 1 - (6 * d2) / (n * (n * n - 1));
 }
 
 describe("FmRecall", () => {
@@ -204,5 +263,76 @@ describe("FmRecall", () => {
     assert.equal(m.report?.workers, 2);
     const top = m.recommend(Int32Array.of(0, 1), 3);
     for (let r = 0; r < 2; r++) for (const i of top.row(r).ids) assert.equal(i % 2, r % 2);
+  });
+
+  test("recommendVectors fills every row past the first block of 64 queries", async () => {
+    const m = await new FmRecall({
+      dim: 4,
+      epochs: 2,
+      userFields: ["id", "g"],
+      itemFields: ["id", "genre"],
+    }).fit(planted());
+    const n = 150;
+    const q = new Float32Array(n * 5);
+    const rng = new Rng(4);
+    for (let e = 0; e < q.length; e++) q[e] = rng.normal();
+    const all = m.recommendVectors(q, n, 3);
+    for (const r of [0, 63, 64, 100, 149]) {
+      const one = m.recommendVectors(q.subarray(r * 5, (r + 1) * 5), 1, 3);
+      assert.equal(all.counts[r], 3, `row ${r}`);
+      assert.deepEqual(Array.from(all.row(r).ids), Array.from(one.row(0).ids), `row ${r}`);
+    }
+  });
+
+  test("logQ keeps popularity in the item term at b = 1 (a cold user's best guess)", async () => {
+    const data = zipf();
+    const o = { dim: 4, epochs: 20, power: 1, userFields: ["id", "g"], itemFields: ["id"], seed: 3 };
+    const corr = async (logQ: boolean) => {
+      const m = await new FmRecall({ ...o, logQ }).fit(data);
+      const u = m.userVector({ g: "A" }); // a user withheld from training: attributes only
+      const s = Array.from({ length: 30 }, (_, i) => {
+        const t = m.itemVector({ id: i });
+        return u.reduce((acc, x, j) => acc + x * t[j], 0);
+      });
+      return spearman(
+        s,
+        Array.from({ length: 30 }, (_, i) => -i),
+      );
+    };
+    const withQ = await corr(true);
+    const without = await corr(false);
+    // with the correction FM ≈ log P(t): the popularity order; without, b = 1 divides it out
+    assert.ok(withQ > 0.8, `logQ: spearman ${withQ}`);
+    assert.ok(without < 0.5, `no logQ: spearman ${without}`);
+  });
+
+  test("idDropout: training rows are encoded with or without the id; validation", () => {
+    const data = planted();
+    const enc = new FmEncoder({ role: "query", dim: 3, fields: ["id", "g"], idDropout: 0.5 });
+    const rng = new Rng(2);
+    enc.prepare({ nRows: 40, rng, data, bags: null, optimizer: sgd({ lr: 0.1 }), sharedMemory: false });
+    assert.deepEqual(enc.dropout(), { from: 0, to: 40, p: 0.5 });
+    const ids = Int32Array.from({ length: 40 }, (_, i) => i);
+    const out = new Float32Array(40 * 5);
+    enc.forwardInto(ids, 40, out);
+    const full = enc.exportAll(); // serving: every field
+    let dropped = 0;
+    for (let r = 0; r < 40; r++) {
+      const row = Array.from(out.subarray(r * 5 + 2, r * 5 + 5));
+      const g = data.userAttributes.get("g");
+      const attrOnly = enc.servingVector({ g: r % 2 === 0 ? "A" : "B" });
+      assert.ok(g !== undefined);
+      const same = (a: number[], b: ArrayLike<number>) => a.every((x, j) => Math.abs(x - b[j]) < 1e-6);
+      if (same(row, attrOnly.subarray(1))) dropped++;
+      else assert.ok(same(row, full.subarray(r * 5 + 2, r * 5 + 5)), `row ${r}`);
+    }
+    assert.ok(dropped > 8 && dropped < 32, `${dropped} of 40 rows dropped`);
+    const err = (fn: () => unknown, re: RegExp) =>
+      assert.throws(fn, (e: unknown) => e instanceof RecallkitError && re.test(e.message));
+    err(() => new FmEncoder({ role: "query", fields: ["g"], idDropout: 0.3 }), /needs an "id" field/);
+    err(
+      () => new FmEncoder({ role: "query", fields: ["id"], idDropout: 1 }),
+      /idDropout must be in \[0, 1\)/,
+    );
   });
 });

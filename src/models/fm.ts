@@ -5,8 +5,15 @@
  * vectors of 5-28: E_u = concat(1, Σv_u) computed from a request's features (so a new user
  * known only by attributes gets one), E_t = concat(W_t + V_tt, Σv_t) precomputed per item; the
  * first slot carries an item's own popularity, which dominates for users with few signals.
- * BPR + SGD runs the fused kernel (train/fm-train.ts, Hogwild over `workers`); any other loss,
- * sampler or optimizer goes through the generic loop with the same encoders.
+ * BPR + SGD runs the fused kernel (train/fm-train.ts, Hogwild over `workers`, lr decaying
+ * linearly over the run); any other loss, sampler or optimizer goes through the generic loop
+ * with the same encoders.
+ *
+ * Cold start (a user withheld from training, known by attributes): her score is
+ * W_t + V_tt + (Σ v_attr)·Σ v_t, so the item term must hold popularity. Negatives drawn ∝ F^b
+ * take b·log F(t) out of what FM learns (5-22's point, for warm users); `logQ: true` trains on
+ * FM − log Q instead, so FM estimates log P(t | u) at any b and the item term keeps popularity.
+ * Measured on ML-100k in BENCHMARKS.md ("FM recall").
  */
 import { itemPopularity } from "../data/attributes.ts";
 import { FmEncoder } from "../encoders/fm-encoder.ts";
@@ -20,17 +27,17 @@ import { TopK, TopKHeap, topKRowInto } from "../math/topk.ts";
 import * as negatives from "../negatives/index.ts";
 import type { NegativeSampler } from "../negatives/types.ts";
 import * as positives from "../positives/index.ts";
-import { fmFusable, fmTrain, RawCounts } from "../train/fm-train.ts";
+import { type FmTrainExtras, fmFusable, fmTrain, RawCounts } from "../train/fm-train.ts";
 import { adam } from "../train/optimizers/adam.ts";
 import { sgd } from "../train/optimizers/sgd.ts";
 import type { Dataset } from "../types.ts";
 import { EmbeddingModel, type EmbeddingModelOptions } from "./embedding-model.ts";
 
 export interface FmRecallOptions extends Omit<EmbeddingModelOptions, "kind"> {
-  /** User fields: "id", user attributes ("age", "gender", …), "count:<n>". Default ["id"]. */
-  readonly userFields?: readonly string[];
+  /** User fields: "id", user attributes ("age", "gender", …), "count:<n>" (a list or "id,age"). Default ["id"]. */
+  readonly userFields?: readonly string[] | string;
   /** Item fields: "id", item attributes ("genre", "year", …), "count:<n>", "stat:<col>:<n>". Default ["id"]. */
-  readonly itemFields?: readonly string[];
+  readonly itemFields?: readonly string[] | string;
   /** Size of v_i; serving vectors have dim + 1. Default 64. */
   readonly dim?: number;
   /** α of 5-21 (share of positives under which an item is always kept); 0 turns it off. Default 0. */
@@ -48,21 +55,53 @@ export interface FmRecallOptions extends Omit<EmbeddingModelOptions, "kind"> {
   readonly l2?: number;
   /** Initial N(0, scale²) of v_i. Default 0.1. */
   readonly initScale?: number;
+  /**
+   * Probability that a training pair sees its user without the "id" field (user-id dropout), so
+   * the user attributes learn to score on their own, as they must for a user withheld from
+   * training (`userVector` from attributes). Needs "id" among `userFields`. Default 0.
+   */
+  readonly idDropout?: number;
+  /**
+   * Sampling-bias correction (spec ref. [20]): the BPR margin is taken on FM − log Q(t), Q the
+   * negatives' distribution F^b/ΣF^b, so FM itself estimates log P(t | u) whatever b is and the
+   * item term W_t + V_tt keeps each item's popularity (what a user known only by attributes
+   * needs); b then only chooses which negatives are compared. Off, a larger b takes popularity
+   * out of the scores (5-22's trade-off). Fused BPR path only. Default false.
+   */
+  readonly logQ?: boolean;
+  /**
+   * Learning-rate schedule of the fused SGD path: "linear" decays lr to lr/epochs over the run
+   * (word2vec's schedule), "constant" keeps it. Default "linear".
+   */
+  readonly lrSchedule?: "linear" | "constant";
 }
 
 const BLOCK = 64;
+
+/** Field specs as given: a list, or one comma-separated string (CLI `--param userFields=id,age`). */
+function fieldList(f: readonly string[] | string | undefined): readonly string[] {
+  if (f === undefined) return ["id"];
+  return typeof f === "string" ? f.split(",").map((x) => x.trim()) : f;
+}
 
 export class FmRecall extends EmbeddingModel {
   private readonly userEnc: FmEncoder;
   private readonly itemEnc: FmEncoder;
   private readonly sampler: RawCounts;
   private readonly gemm2 = new Gemm();
+  private readonly fmExtras: FmTrainExtras;
 
   constructor(o: FmRecallOptions = {}) {
     const dim = o.dim ?? 64;
     const scale = o.initScale ?? 0.1;
-    const userEnc = new FmEncoder({ role: "query", dim, scale, fields: o.userFields ?? ["id"] });
-    const itemEnc = new FmEncoder({ role: "item", dim, scale, fields: o.itemFields ?? ["id"] });
+    const userEnc = new FmEncoder({
+      role: "query",
+      dim,
+      scale,
+      fields: fieldList(o.userFields),
+      idDropout: o.idDropout ?? 0,
+    });
+    const itemEnc = new FmEncoder({ role: "item", dim, scale, fields: fieldList(o.itemFields) });
     const sampler = new RawCounts(
       o.sampler ?? negatives.popularity({ power: o.power ?? 0.75, count: o.negatives ?? 1 }),
     );
@@ -84,10 +123,24 @@ export class FmRecall extends EmbeddingModel {
         : adam({ lr: o.lr ?? 0.01, l2: o.l2 ?? 0 }));
     const opts = { epochs: 20, ...o, optimizer };
     const { onEpoch: _e, onProgress: _p, sampler: _s, loss: _l, optimizer: _o, ...given } = o;
-    super(recipe, { ...opts, kind: "fm" }, { dim, subsample: 0, power: 0.75, negatives: 1, ...given });
+    super(
+      recipe,
+      { ...opts, kind: "fm" },
+      {
+        dim,
+        subsample: 0,
+        power: 0.75,
+        negatives: 1,
+        logQ: false,
+        lrSchedule: "linear",
+        idDropout: 0,
+        ...given,
+      },
+    );
     this.userEnc = userEnc;
     this.itemEnc = itemEnc;
     this.sampler = sampler;
+    this.fmExtras = { logQ: o.logQ ?? false, lrSchedule: o.lrSchedule ?? "linear" };
   }
 
   override async fit(data: Dataset): Promise<this> {
@@ -96,8 +149,15 @@ export class FmRecall extends EmbeddingModel {
     this.sampler.counts = itemPopularity(data.train, data.items.size);
     const opt = this.opts.optimizer ?? sgd();
     if (this.opts.fused !== false && fmFusable(r, opt)) {
-      this.report = (await fmTrain(r, data, { ...this.opts, optimizer: opt })).report;
-    } else await super.fit(data);
+      this.report = (await fmTrain(r, data, { ...this.opts, ...this.fmExtras, optimizer: opt })).report;
+    } else {
+      assert(
+        this.fmExtras.logQ !== true,
+        () =>
+          "fm: logQ is applied by the fused BPR + SGD path; with another loss or optimizer add transforms.logQ() to the loss",
+      );
+      await super.fit(data);
+    }
     this.userVecs = this.userEnc.servingAll();
     this.itemVecs = this.itemEnc.servingAll();
     this.dim = this.userEnc.d + 1;
@@ -128,7 +188,7 @@ export class FmRecall extends EmbeddingModel {
     const heap = new TopKHeap(k);
     for (let b0 = 0; b0 < n; b0 += BLOCK) {
       const m = Math.min(BLOCK, n - b0);
-      this.gemm2.nt(queries, b0 * d, m, this.itemVecs, 0, nI, d, scores, 0, nI);
+      this.gemm2.nt(queries, b0, m, this.itemVecs, 0, nI, d, scores, 0, nI); // aRow0 is a row index
       for (let i = 0; i < m; i++) {
         const ex = exclude?.[b0 + i] ?? null;
         topKRowInto(scores, i * nI, nI, ex, 0, ex === null ? 0 : ex.length, heap, out, b0 + i);

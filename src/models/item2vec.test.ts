@@ -280,3 +280,8 @@ test("sgns kernel: the global context is one extra pair per token (5-17); output
       else assert.ok(u[out][inp] < 0.5, `${inp}→${out} must not occur: ${u[out][inp]}`);
     }
 });
+
+test("eges: Hogwild with 2 workers trains; the planted pair are neighbours", async () => {
+  const m = await new Eges({ dim: 16, epochs: 5, window: 5, seed: 2, workers: 2 }).fit(data);
+  assertPlantedPair(m, "eges, 2 workers");
+});

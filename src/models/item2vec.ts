@@ -16,7 +16,7 @@ import { type Sequences, sequencesOf } from "../positives/sequences.ts";
 import type { Recipe } from "../train/recipe.ts";
 import type { SgnsConfig } from "../train/sgns.ts";
 import { buildCorpus, type SubsampleFormula } from "../train/sgns-corpus.ts";
-import { type SgnsResult, trainSgns } from "../train/sgns-train.ts";
+import { type SgnsKernel, type SgnsResult, trainSgns } from "../train/sgns-train.ts";
 import type { Dataset } from "../types.ts";
 import { defaultWorkers } from "../workers.ts";
 import { EmbeddingModel } from "./embedding-model.ts";
@@ -45,6 +45,8 @@ export interface Item2VecOptions {
   readonly workers?: number;
   /** Default 42. */
   readonly seed?: number;
+  /** SGNS arithmetic: "wasm" (SIMD, default where supported) or "js" (the reference kernel). */
+  readonly kernel?: SgnsKernel;
   /** Served vectors: "in" (syn0, word2vec's default) or "in+out" (syn0 + syn1neg: first-order co-occurrence too). Default "in". */
   readonly serve?: "in" | "in+out";
   /** Sequences to train on instead of cutting `data.train` (sessions, else users, by time). */
@@ -86,8 +88,13 @@ export function sgnsConfig(o: Item2VecOptions, extra: Partial<SgnsConfig> = {}):
  */
 export class WordVectorsModel extends EmbeddingModel {
   /** Effective (kept) words per second of the last fit, and its training seconds. */
-  throughput: { wordsPerSec: number; seconds: number; effectiveWords: number; rawWords: number } | null =
-    null;
+  throughput: {
+    wordsPerSec: number;
+    seconds: number;
+    effectiveWords: number;
+    rawWords: number;
+    kernel: SgnsKernel;
+  } | null = null;
 
   protected install(data: Dataset, items: Float32Array, dim: number, nItems: number): void {
     normalizeRows(items, nItems, dim);
@@ -111,6 +118,7 @@ export class WordVectorsModel extends EmbeddingModel {
       seconds: r.seconds,
       effectiveWords: r.effectiveWords,
       rawWords: r.rawWords,
+      kernel: r.kernel,
     };
   }
 }
@@ -157,6 +165,7 @@ export class Item2Vec extends WordVectorsModel {
       negWeights: built.negWeights,
       workers: o.workers ?? defaultWorkers(),
       seed: o.seed ?? 42,
+      kernel: o.kernel,
     });
     this.record(r);
     const v = Float32Array.from(r.syn0);

@@ -1,8 +1,15 @@
 /**
- * MF with the spec's preferred recipe (§5.5.4, SimpleX-style): user and item ID tables, cosine
- * scores, softmax over in-batch positives plus shared global negatives (mixed sampling, 5-31),
- * temperature τ, −log Q of the mixture Q (5-32) and accidental hits removed; sparse lazy Adam.
- * Serving is plain cosine (vectors are exported normalised).
+ * MF with the spec's negative-sampling recipe (§5.2, §5.5.4): user and item ID tables, cosine
+ * scores, many negatives shared across a batch, sparse lazy Adam. Two losses:
+ *
+ * - `loss: "ccl"` (default): cosine contrastive loss (SimpleX, Mao et al. CIKM'21),
+ *   (1 − cos(u,i)) + w · mean_j max(0, cos(u,j) − m) over `nGlobal` uniform negatives shared by
+ *   the batch. The preset that reaches LightGCN's Gowalla figure (BENCHMARKS.md).
+ * - `loss: "softmax"`: softmax over in-batch positives plus shared global negatives (mixed
+ *   sampling, 5-31), temperature τ, −log Q of the mixture Q (5-32), accidental hits removed.
+ *
+ * Unset options take the chosen loss's defaults (`mfSoftmaxDefaults`). Serving is plain cosine
+ * (vectors are exported normalised).
  */
 import * as encoders from "../encoders/index.ts";
 import * as losses from "../losses/index.ts";
@@ -13,74 +20,125 @@ import type { Recipe } from "../train/recipe.ts";
 import { EmbeddingModel, type EmbeddingModelOptions } from "./embedding-model.ts";
 
 export interface MfSoftmaxOptions extends Omit<EmbeddingModelOptions, "kind"> {
+  /** "ccl" (default) or "softmax"; picks the defaults of every option below. */
+  readonly loss?: "softmax" | "ccl";
   /** Default 64. */
   readonly dim?: number;
-  /** τ of s/τ. Default 0.1. */
+  /** Softmax: τ of s/τ. Default 0.1. */
   readonly temperature?: number;
-  /** Shared global negatives per batch (|B'|). 0 = pure in-batch. Default 256. */
+  /** CCL: margin m. Default 0.5. */
+  readonly margin?: number;
+  /** CCL: negative weight w. Default 50. */
+  readonly negativeWeight?: number;
+  /** Shared global negatives per batch (|B'|). 0 = pure in-batch. Default 1024 (ccl), 256 (softmax). */
   readonly nGlobal?: number;
   /** b of the global negatives' popularity^b; 0 = uniform (default). */
   readonly globalPower?: number;
-  /** Include in-batch negatives (default true); false = sampled softmax over global negatives only. */
+  /** Include in-batch negatives. Default false (ccl), true (softmax: mixed negatives). */
   readonly inBatch?: boolean;
-  /** Subtract log Q (default true). */
+  /** Subtract log Q. Default false (ccl), true (softmax). */
   readonly logQ?: boolean;
   /** "cosine" (default) or "dot". */
   readonly score?: "dot" | "cosine";
-  /** Adam learning rate. Default 0.005. */
+  /** Adam learning rate. Default 0.01 (ccl), 0.005 (softmax). */
   readonly lr?: number;
   /** L2 on touched rows. Default 0. */
   readonly l2?: number;
+  /** Normal init scale. Default 0.1. */
   readonly initScale?: number;
 }
 
-export function mfSoftmaxRecipe(o: MfSoftmaxOptions = {}): Recipe {
-  const dim = o.dim ?? 64;
-  const scale = o.initScale ?? 0.1;
-  const nGlobal = o.nGlobal ?? 256;
+type Resolved = Required<Omit<MfSoftmaxOptions, keyof EmbeddingModelOptions>> & {
+  epochs: number;
+  batchSize: number;
+  lrDecay: number;
+};
+
+/** Every option of the recipe with the chosen loss's default filled in. */
+export function mfSoftmaxDefaults(o: MfSoftmaxOptions = {}): Resolved {
+  const ccl = (o.loss ?? "ccl") === "ccl";
+  return {
+    loss: ccl ? "ccl" : "softmax",
+    dim: o.dim ?? 64,
+    temperature: o.temperature ?? 0.1,
+    margin: o.margin ?? 0.5,
+    negativeWeight: o.negativeWeight ?? 50,
+    nGlobal: o.nGlobal ?? (ccl ? 1024 : 256),
+    globalPower: o.globalPower ?? 0,
+    inBatch: o.inBatch ?? !ccl,
+    logQ: o.logQ ?? !ccl,
+    score: o.score ?? "cosine",
+    lr: o.lr ?? (ccl ? 0.01 : 0.005),
+    l2: o.l2 ?? 0,
+    initScale: o.initScale ?? 0.1,
+    epochs: o.epochs ?? (ccl ? 24 : 30),
+    batchSize: o.batchSize ?? (ccl ? 512 : 256),
+    lrDecay: o.lrDecay ?? (ccl ? 0.92 : 1),
+  };
+}
+
+export function mfSoftmaxRecipe(opts: MfSoftmaxOptions = {}): Recipe {
+  const o = mfSoftmaxDefaults(opts);
   const global = negatives.popularity({
-    power: o.globalPower ?? 0,
-    count: nGlobal,
+    power: o.globalPower,
+    count: o.nGlobal,
     shared: true,
     smoothing: 1,
   });
-  const ts = [losses.transforms.temperature(o.temperature ?? 0.1)];
-  if (o.logQ ?? true) ts.push(losses.transforms.logQ());
-  ts.push(losses.transforms.accidentalHits());
+  let loss: losses.Loss;
+  if (o.loss === "ccl") {
+    // CCL reads raw cosines: τ would rescale the margin and −log Q has no probabilistic meaning
+    // here; accidental hits still apply when asked for through logQ/in-batch.
+    const ts: losses.ScoreTransform[] = [];
+    if (o.logQ) ts.push(losses.transforms.logQ());
+    if (o.inBatch) ts.push(losses.transforms.accidentalHits());
+    loss = losses.ccl({ margin: o.margin, negativeWeight: o.negativeWeight, transforms: ts });
+  } else {
+    const ts = [losses.transforms.temperature(o.temperature)];
+    if (o.logQ) ts.push(losses.transforms.logQ());
+    ts.push(losses.transforms.accidentalHits());
+    loss = losses.softmax({ transforms: ts });
+  }
   return {
     positives: positives.userItem(),
-    negatives: (o.inBatch ?? true) ? negatives.mixed({ global, nGlobal }) : global,
-    query: encoders.idTable({ dim, scale }),
-    item: encoders.idTable({ dim, scale }),
-    loss: losses.softmax({ transforms: ts }),
-    score: o.score ?? "cosine",
+    negatives: o.inBatch ? negatives.mixed({ global, nGlobal: o.nGlobal }) : global,
+    query: encoders.idTable({ dim: o.dim, scale: o.initScale }),
+    item: encoders.idTable({ dim: o.dim, scale: o.initScale }),
+    loss,
+    score: o.score,
   };
 }
 
 export class MfSoftmax extends EmbeddingModel {
   constructor(o: MfSoftmaxOptions = {}) {
-    const { dim, temperature, nGlobal, globalPower, inBatch, logQ, score, lr, l2, initScale, ...train } = o;
+    const {
+      dim: _d,
+      temperature: _t,
+      nGlobal: _n,
+      globalPower: _g,
+      inBatch: _i,
+      logQ: _q,
+      score: _s,
+      lr: _lr,
+      l2: _l2,
+      initScale: _is,
+      loss: _loss,
+      margin: _m,
+      negativeWeight: _w,
+      ...train
+    } = o;
+    const { epochs, batchSize, lrDecay, ...given } = mfSoftmaxDefaults(o);
     super(
       mfSoftmaxRecipe(o),
       {
-        epochs: 30,
-        batchSize: 256,
         ...train,
-        optimizer: o.optimizer ?? adam({ lr: lr ?? 0.005, l2: l2 ?? 0 }),
+        epochs,
+        batchSize,
+        lrDecay,
+        optimizer: o.optimizer ?? adam({ lr: given.lr, l2: given.l2 }),
         kind: "mf-softmax",
       },
-      {
-        dim: dim ?? 64,
-        temperature: temperature ?? 0.1,
-        nGlobal: nGlobal ?? 256,
-        globalPower: globalPower ?? 0,
-        inBatch: inBatch ?? true,
-        logQ: logQ ?? true,
-        score: score ?? "cosine",
-        lr: lr ?? 0.005,
-        l2: l2 ?? 0,
-        initScale: initScale ?? 0.1,
-      },
+      given,
     );
   }
 

@@ -84,6 +84,7 @@ test("MfBpr (fused kernel, in-process) learns planted clusters and passes the Re
 
 test("MfSoftmax (mixed negatives, cosine, τ, logQ) learns planted clusters", async () => {
   const m = await new MfSoftmax({
+    loss: "softmax",
     dim: 16,
     epochs: 15,
     batchSize: 128,
@@ -101,6 +102,23 @@ test("MfSoftmax (mixed negatives, cosine, τ, logQ) learns planted clusters", as
     assert.ok(Math.abs(s - 1) < 1e-5);
   }
   await recommenderContract("MfSoftmax", m, 0.9);
+});
+
+test("MfSoftmax default (CCL, shared uniform negatives, cosine) learns planted clusters", async () => {
+  const m = await new MfSoftmax({
+    dim: 16,
+    epochs: 15,
+    batchSize: 128,
+    nGlobal: 64,
+    lr: 0.03,
+    margin: 0,
+    negativeWeight: 5,
+    seed: 1,
+  }).fit(P.data);
+  assert.equal(m.report?.path, "generic");
+  assert.equal(m.params().loss, "ccl");
+  assert.match(String((m.params().recipe as { loss: string }).loss), /^ccl\(/);
+  await recommenderContract("MfSoftmax(ccl)", m, 0.9);
 });
 
 test("a recipe no paper has, composed by the user: subsampled U2I + log-uniform negatives with hard injection + NCE + Adagrad", async () => {

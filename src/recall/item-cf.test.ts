@@ -65,6 +65,21 @@ describe("ItemCF", () => {
     }
   });
 
+  test("serving path: one user at a time, alternating k, equals the batch (scratch cached per k)", async () => {
+    const cf = await new ItemCF({ workers: 0, neighbors: 8 }).fit(
+      datasetOf(randomLog(5, 40, 30, 0.2), 40, 30),
+    );
+    const batch = { 3: await cf.recommend(ALL(40), 3), 7: await cf.recommend(ALL(40), 7) };
+    for (let u = 0; u < 40; u++)
+      for (const k of [3, 7] as const) {
+        const one = cf.recommend(Int32Array.of(u), k);
+        assert.ok(!(one instanceof Promise), "a single user is scored in-process, synchronously");
+        const want = batch[k].row(u);
+        assert.deepEqual(Array.from(one.row(0).ids), Array.from(want.ids), `user ${u} k ${k}`);
+        assert.deepEqual(Array.from(one.row(0).scores), Array.from(want.scores), `user ${u} k ${k}`);
+      }
+  });
+
   test("similarItems: best first, never the item itself", async () => {
     const cf = await new ItemCF({ workers: 0, neighbors: 0 }).fit(
       datasetOf(randomLog(2, 30, 20, 0.3), 30, 20),

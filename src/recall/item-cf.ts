@@ -213,8 +213,11 @@ export abstract class NeighborhoodModel {
   /** Kernel input of the last build (kept only for UserCF's vector queries; else null). */
   protected input: SimInput | null = null;
   protected hist: Float32Array | null = null;
-  /** Scratch reused by single-query calls (recommendFromItems), so serving allocates per call only the result. */
-  protected single: ScoreScratch | null = null;
+  /**
+   * Scratch reused by single-query calls (recommendFromItems, recommend for a few users), one per
+   * k (a service asks with a few different k), so serving allocates per call only the result.
+   */
+  protected readonly single = new ScratchCache();
   protected nUsers = 0;
   protected nItems = 0;
   /** Seconds of the last similarity build (prepare + rows + assembly). */
@@ -511,7 +514,7 @@ export class ItemCF extends NeighborhoodModel implements Recommender {
    * r_u = A[u,:] · S over the user's history (weighted by value and recency), masked by
    * `opts.exclude` (default: the training items; null: nothing), top-k per user.
    */
-  recommend(users: Int32Array, k: number, opts: RecommendOptions = {}): Promise<TopK> {
+  recommend(users: Int32Array, k: number, opts: RecommendOptions = {}): TopK | Promise<TopK> {
     this.check();
     this.checkUsers(users);
     const a = (this.state as InteractionState).a;
@@ -522,7 +525,7 @@ export class ItemCF extends NeighborhoodModel implements Recommender {
       this.nItems,
       this.maskOf(opts),
     );
-    return scoreRows(inp, users, users, k, this.opts.workers);
+    return scoreFew(inp, users, k, this.single) ?? scoreRows(inp, users, users, k, this.opts.workers);
   }
 
   /** I2I: the k nearest items of each item, best first. */
@@ -545,9 +548,7 @@ export class ItemCF extends NeighborhoodModel implements Recommender {
       this.nItems,
       { nRows: 1, nCols: this.nItems, offsets: Int32Array.of(0, mask.length), indices: mask, values: null },
     );
-    const r = scoreOne(inp, k, this.single);
-    this.single = r.scratch;
-    return r.top;
+    return scoreOne(inp, k, this.single);
   }
 
   static async load(dir: string): Promise<ItemCF> {
@@ -555,17 +556,37 @@ export class ItemCF extends NeighborhoodModel implements Recommender {
   }
 }
 
-/** Scores row 0 of a one-query input in-process, reusing `scratch` when it fits. */
-export function scoreOne(
-  inp: ScoreInput,
-  k: number,
-  scratch: ScoreScratch | null,
-): { top: TopK; scratch: ScoreScratch } {
-  const sc =
-    scratch !== null && scratch.acc.length === inp.nOut && scratch.heap.k === k
-      ? scratch
-      : new ScoreScratch(inp.nOut, k);
+/** Scoring scratch per k, sized to the model's output (a few k at most are kept). */
+export class ScratchCache {
+  private readonly byK = new Map<number, ScoreScratch>();
+
+  get(nOut: number, k: number): ScoreScratch {
+    const hit = this.byK.get(k);
+    if (hit !== undefined && hit.acc.length === nOut) return hit;
+    const sc = new ScoreScratch(nOut, k);
+    if (this.byK.size >= 4) this.byK.delete(this.byK.keys().next().value as number);
+    this.byK.set(k, sc);
+    return sc;
+  }
+}
+
+/** Scores row 0 of a one-query input in-process, with the cache's scratch for k. */
+export function scoreOne(inp: ScoreInput, k: number, cache: ScratchCache): TopK {
   const top = new TopK(1, k);
-  scoreRowInto(inp, 0, 0, sc, top.ids, top.scores, top.counts, 0);
-  return { top, scratch: sc };
+  scoreRowInto(inp, 0, 0, cache.get(inp.nOut, k), top.ids, top.scores, top.counts, 0);
+  return top;
+}
+
+/**
+ * A request-sized batch (≤ 8 queries, query q masked by mask row queries[q]) scored in-process
+ * with cached scratch: no shared buffers, no workers, no per-call scratch (the serving path).
+ * Larger batches return null (`scoreRows` splits them over workers).
+ */
+export function scoreFew(inp: ScoreInput, queries: Int32Array, k: number, cache: ScratchCache): TopK | null {
+  if (queries.length > 8) return null;
+  const top = new TopK(queries.length, k);
+  const sc = cache.get(inp.nOut, k);
+  for (let q = 0; q < queries.length; q++)
+    scoreRowInto(inp, queries[q], queries[q], sc, top.ids, top.scores, top.counts, q);
+  return top;
 }

@@ -9,7 +9,13 @@
  */
 import { TopK } from "../math/topk.ts";
 import type { Recommender, RecommendOptions } from "../recommender.ts";
-import { NeighborhoodModel, type NeighborhoodOptions, resolveOptions, scoreOne } from "./item-cf.ts";
+import {
+  NeighborhoodModel,
+  type NeighborhoodOptions,
+  resolveOptions,
+  scoreFew,
+  scoreOne,
+} from "./item-cf.ts";
 import {
   type ContextWeight,
   type InteractionState,
@@ -44,7 +50,7 @@ export class UserCF extends NeighborhoodModel implements Recommender {
   }
 
   /** r_u = Σ_v S_user[u,v] · A[v,:] (history values and recency weights), masked, top-k per user. */
-  recommend(users: Int32Array, k: number, opts: RecommendOptions = {}): Promise<TopK> {
+  recommend(users: Int32Array, k: number, opts: RecommendOptions = {}): TopK | Promise<TopK> {
     this.check();
     this.checkUsers(users);
     const a = (this.state as InteractionState).a;
@@ -55,7 +61,7 @@ export class UserCF extends NeighborhoodModel implements Recommender {
       this.nItems,
       this.maskOf(opts),
     );
-    return scoreRows(inp, users, users, k, this.opts.workers);
+    return scoreFew(inp, users, k, this.single) ?? scoreRows(inp, users, users, k, this.opts.workers);
   }
 
   /** The k most similar users of each user, best first. */
@@ -81,9 +87,7 @@ export class UserCF extends NeighborhoodModel implements Recommender {
       { nRows: 1, nCols: this.nItems, offsets: Int32Array.of(0, mask.length), indices: mask, values: null },
     );
     if (row.ids.length === 0) return new TopK(1, k);
-    const r = scoreOne(inp, k, this.single);
-    this.single = r.scratch;
-    return r.top;
+    return scoreOne(inp, k, this.single);
   }
 
   static async load(dir: string): Promise<UserCF> {

@@ -38,13 +38,15 @@ export function serveFixture(): Promise<ServeFixture> {
     for (const [key, m] of Object.entries(spec)) models[key] = await createModel(m.type, m.params).fit(ds);
     const config: RecallConfigInput = {
       models: spec,
+      // Generous timeouts: the suite compares answers, and a loaded machine must not turn a slow
+      // request into a skipped channel (timeouts have their own test in app.test.ts).
       channels: {
-        "u2i/popular": { model: "popular", k: 50 },
-        "u2i/itemcf": { model: "itemcf", k: 50 },
-        "i2i/itemcf": { model: "itemcf", source: "recent", seeds: 5, k: 50 },
-        "u2i/usercf": { model: "usercf", k: 50, when: "known" },
-        "u2i/attrs": { model: "attrs", k: 50, when: "known" },
-        "cold/attrs": { model: "attrs", source: "attributes", k: 50, when: "cold" },
+        "u2i/popular": { model: "popular", k: 50, timeoutMs: 10_000 },
+        "u2i/itemcf": { model: "itemcf", k: 50, timeoutMs: 10_000 },
+        "i2i/itemcf": { model: "itemcf", source: "recent", seeds: 5, k: 50, timeoutMs: 10_000 },
+        "u2i/usercf": { model: "usercf", k: 50, when: "known", timeoutMs: 10_000 },
+        "u2i/attrs": { model: "attrs", k: 50, when: "known", timeoutMs: 10_000 },
+        "cold/attrs": { model: "attrs", source: "attributes", k: 50, when: "cold", timeoutMs: 10_000 },
       },
       merge: { k: 100 },
       request: { maxK: 500, maxItems: 50 },

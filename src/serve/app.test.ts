@@ -168,6 +168,7 @@ test("config errors name the field and stop startup", () => {
     prefix: "rk:",
     commandTimeoutMs: 50,
     fallback: "embedded",
+    keepOldListsMs: 60_000,
   });
 });
 

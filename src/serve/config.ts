@@ -105,6 +105,11 @@ const RedisStoreSchema = z.strictObject({
   commandTimeoutMs: int(1, 60_000).default(50),
   /** When Redis fails: keep serving from the in-process store ("embedded") or answer 503 ("fail"). */
   fallback: z.enum(["embedded", "fail"]).default("embedded"),
+  /**
+   * Precomputed lists of a version no replica has loaded for this long are deleted from Redis
+   * after a load or reload (replicas still on such a version read their in-process copy).
+   */
+  keepOldListsMs: int(0, 7 * 24 * 3600_000).default(60_000),
 });
 const EmbeddedStoreSchema = z.strictObject({ type: z.literal("embedded") });
 

@@ -59,6 +59,14 @@ export async function createService(
   );
   const app = buildApp(service, opts);
   await app.ready();
+  // Versions of precomputed lists that earlier processes left in Redis (a reload does this too).
+  service.retireOldLists().then(
+    (r) => {
+      if (r !== undefined && Object.values(r).some((v) => v.length > 0))
+        app.log.info(`precomputed lists retired from Redis: ${JSON.stringify(r)}`);
+    },
+    (err: Error) => app.log.warn(`retiring old precomputed lists: ${err.message}`),
+  );
   return {
     app,
     service,

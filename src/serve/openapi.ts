@@ -26,7 +26,8 @@ const errorBody = obj(
 );
 
 const provenance = obj({ channel: str, rank: int, score: num }, ["channel", "rank", "score"]);
-const recallResponse = obj(
+/** The 200 body of POST /v1/recall. */
+export const recallResponseSchema = obj(
   {
     user: str,
     path: { type: "string", enum: ["known", "cold"] },
@@ -97,7 +98,7 @@ export function openApiDocument(config: RecallConfig): Record<string, unknown> {
           summary: "Merged recall for a user, with provenance and per-channel timings",
           requestBody: { required: true, content: json(schema(recallRequestSchema(limits))) },
           responses: {
-            "200": { description: "merged items", content: json(recallResponse) },
+            "200": { description: "merged items", content: json(recallResponseSchema) },
             ...errors(400, 413, 415, 503),
           },
         },

@@ -33,7 +33,9 @@ describe("config pipeline: saved ANN indexes, eval as served", () => {
         als: { type: "als", params: { factors: 16, iterations: 3, workers: 0 } },
       },
       channels: {
-        "u2i/als": { model: "als", retrieval: "ann", index: "HNSW16,ef=64", k: 30 },
+        // Generous timeouts: these tests compare answers, and a loaded machine must not turn a
+        // slow request into a skipped channel (timeouts have their own test in app.test.ts).
+        "u2i/als": { model: "als", retrieval: "ann", index: "HNSW16,ef=64", k: 30, timeoutMs: 10_000 },
         "i2i/als": {
           model: "als",
           retrieval: "ann",
@@ -41,8 +43,9 @@ describe("config pipeline: saved ANN indexes, eval as served", () => {
           seeds: 3,
           index: "HNSW16,ef=64",
           k: 20,
+          timeoutMs: 10_000,
         },
-        "u2i/popular": { model: "popular", k: 25 },
+        "u2i/popular": { model: "popular", k: 25, timeoutMs: 10_000 },
       },
       merge: { k: 60 },
       eval: { ks: [20] },
@@ -125,6 +128,41 @@ describe("config pipeline: saved ANN indexes, eval as served", () => {
       assert.match(b.service.state.annIndexes[0].reason ?? "", /other item vectors/);
     } finally {
       await b.close();
+    }
+  });
+
+  test("reload reuses what did not change on disk and picks up a retrained model", async () => {
+    await trainFromConfig(config, { dataset: ds });
+    const svc = await createService(config, { defaultMetrics: false });
+    try {
+      const s1 = svc.service.state;
+      const r1 = await svc.reload();
+      const s2 = svc.service.state;
+      assert.equal(s2.version, s1.version + 1);
+      assert.equal(s2.catalogue, s1.catalogue, "unchanged catalogue: reused, not parsed again");
+      assert.equal(s2.models.get("als"), s1.models.get("als"));
+      assert.equal(s2.models.get("popular"), s1.models.get("popular"));
+      assert.equal(r1.annIndexes[0]?.origin, "reused");
+      // Retrain ALS only (other iterations: other vectors): the reload loads it and its index.
+      const retrained = parseConfig({
+        ...input,
+        models: { ...input.models, als: { type: "als", params: { factors: 16, iterations: 4, workers: 0 } } },
+      });
+      await trainFromConfig(retrained, { dataset: ds, only: ["als"] });
+      const r2 = await svc.reload();
+      const s3 = svc.service.state;
+      assert.notEqual(s3.models.get("als"), s2.models.get("als"), "a retrained artifact is loaded");
+      assert.equal(s3.models.get("popular"), s2.models.get("popular"));
+      assert.equal(s3.catalogue, s2.catalogue);
+      assert.equal(r2.annIndexes[0]?.origin, "artifact", r2.annIndexes[0]?.reason);
+      const fresh = await createService(config, { defaultMetrics: false });
+      try {
+        assert.deepEqual(await ask(svc), await ask(fresh), "the reloaded service answers as a fresh start");
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      await svc.close();
     }
   });
 

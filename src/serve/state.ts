@@ -4,7 +4,9 @@
  * replaces the previous one in a single assignment, so a hot reload never shows a request a
  * half-loaded state: requests that started earlier finish on the state they began with.
  */
-import { readFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { RecallkitError } from "../errors.ts";
 import type { AnnIndex, Metric } from "../index/ann-index.ts";
@@ -21,8 +23,8 @@ import {
   openAnnIndex,
   sameSource,
 } from "./ann.ts";
-import { buildCatalogue, type Catalogue, loadCatalogue } from "./catalogue.ts";
-import { annChannel, type Channel, modelChannel } from "./channel.ts";
+import { buildCatalogue, type Catalogue, csrRow, loadCatalogue } from "./catalogue.ts";
+import { annChannel, type Channel, type ChannelQuery, modelChannel } from "./channel.ts";
 import { catalogueDir, modelArtifact, precomputedDir, type RecallConfig, type Rule } from "./config.ts";
 import { badRequest } from "./errors.ts";
 import {
@@ -50,6 +52,59 @@ export interface ServingState {
   readonly sharedLists: readonly SharedListsReport[];
   /** Rule → item keep-mask, compiled on first use. */
   readonly ruleMasks: Map<string, Uint8Array>;
+  /**
+   * What this state read from disk, by artifact directory fingerprint (file names, sizes, mtimes,
+   * inodes): the next reload reuses every part whose directory did not change instead of parsing
+   * it again on the event loop. Absent for parts handed over in `StateSources`.
+   */
+  readonly loaded: LoadedParts;
+}
+
+export interface LoadedParts {
+  readonly catalogue?: { readonly fingerprint: string; readonly value: Catalogue };
+  readonly models: ReadonlyMap<string, { readonly fingerprint: string; readonly value: Recommender }>;
+  readonly lists: ReadonlyMap<
+    string,
+    { readonly fingerprint: string; readonly value: RecallLists; version?: string }
+  >;
+}
+
+/**
+ * A directory's fingerprint: every file's relative path, size, mtime and inode (async stats
+ * only), or with `content` the SHA-256 of every file (the catalogue: `train --config` rewrites
+ * it with the same content when it retrains one model). Artifacts are written to a temp
+ * directory and renamed into place, so a retrained artifact always changes it; null when the
+ * directory cannot be read.
+ */
+export async function artifactFingerprint(dir: string, content = false): Promise<string | null> {
+  try {
+    const names = (await readdir(dir, { recursive: true })).sort();
+    const parts: string[] = [];
+    for (const n of names) {
+      const st = await stat(join(dir, n));
+      if (!st.isFile()) continue;
+      if (!content) parts.push(`${n}:${st.size}:${st.mtimeMs}:${st.ino}`);
+      else if (n === "manifest.json") {
+        // Its creation time changes with every write; the rest describes the content.
+        const { createdAt: _, ...rest } = JSON.parse(await readFile(join(dir, n), "utf8"));
+        parts.push(`${n}:${JSON.stringify(rest)}`);
+      } else parts.push(`${n}:${await fileHash(join(dir, n))}`);
+    }
+    return content ? parts.join("|") : `${(await stat(dir)).ino}|${parts.join("|")}`;
+  } catch {
+    return null;
+  }
+}
+
+/** SHA-256 of a file, streamed (64 KiB at a time, so the event loop keeps serving). */
+function fileHash(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash("sha256");
+    createReadStream(path)
+      .on("data", (b) => h.update(b))
+      .on("end", () => resolve(h.digest("hex")))
+      .on("error", reject);
+  });
 }
 
 export interface SharedListsReport {
@@ -116,7 +171,17 @@ export async function loadState(
 ): Promise<ServingState> {
   const t0 = performance.now();
   let catalogue: Catalogue;
+  const before = previous?.loaded;
+  const loaded: {
+    catalogue?: { fingerprint: string; value: Catalogue };
+    models: Map<string, { fingerprint: string; value: Recommender }>;
+    lists: Map<string, { fingerprint: string; value: RecallLists; version?: string }>;
+  } = { models: new Map(), lists: new Map() };
+  const catFp = src.dataset === undefined ? await artifactFingerprint(catalogueDir(config), true) : null;
+  const sameCatalogue =
+    catFp !== null && before?.catalogue !== undefined && before.catalogue.fingerprint === catFp;
   if (src.dataset !== undefined) catalogue = buildCatalogue(src.dataset, config.history.recentSize);
+  else if (sameCatalogue && before?.catalogue !== undefined) catalogue = before.catalogue.value;
   else {
     try {
       catalogue = await loadCatalogue(catalogueDir(config));
@@ -128,6 +193,17 @@ export async function loadState(
       );
     }
   }
+  if (catFp !== null) loaded.catalogue = { fingerprint: catFp, value: catalogue };
+  // Parts loaded from an unchanged directory are reused only when the catalogue is unchanged too
+  // (they were checked against it).
+  const reuse = <E extends { readonly fingerprint: string }>(
+    m: ReadonlyMap<string, E> | undefined,
+    key: string,
+    fp: string | null,
+  ): E | undefined => {
+    const hit = sameCatalogue && fp !== null ? m?.get(key) : undefined;
+    return hit !== undefined && hit.fingerprint === fp ? hit : undefined;
+  };
   const models = new Map<string, Recommender>();
   const channels: Channel[] = [];
   const indexes = new Map<string, { index: AnnIndex; source: AnnSource; report: AnnIndexReport }>();
@@ -141,7 +217,12 @@ export async function loadState(
     if (typeof ch.model !== "string") model = ch.model;
     else {
       const key = ch.model;
-      const have = models.get(key) ?? src.models?.[key] ?? (await loadModelChecked(config, key, catalogue));
+      let have = models.get(key) ?? src.models?.[key];
+      if (have === undefined) {
+        const fp = await artifactFingerprint(modelArtifact(config, key));
+        have = reuse(before?.models, key, fp)?.value ?? (await loadModelChecked(config, key, catalogue));
+        if (fp !== null) loaded.models.set(key, { fingerprint: fp, value: have });
+      }
       models.set(key, have);
       model = have;
     }
@@ -178,9 +259,12 @@ export async function loadState(
     if (!ch.precompute) channels.push(live);
     else {
       let lists: RecallLists;
+      const listsFp = await artifactFingerprint(precomputedDir(config, name));
+      const kept = reuse(before?.lists, name, listsFp);
       try {
-        lists = await loadLists(precomputedDir(config, name));
+        lists = kept?.value ?? (await loadLists(precomputedDir(config, name)));
         if (lists.offsets.length - 1 !== catalogue.users.size) throw new Error("built for other users");
+        if (listsFp !== null) loaded.lists.set(name, { fingerprint: listsFp, value: lists });
       } catch (err) {
         // Library use without artifacts: compute them now.
         if (src.dataset === undefined)
@@ -199,7 +283,9 @@ export async function loadState(
       const shared = store?.sharedLists;
       if (shared === undefined) channels.push(precomputedChannel(live, lists));
       else {
-        const v = listsVersion(lists, catalogue.items.ids());
+        const part = loaded.lists.get(name);
+        const v = part?.version ?? kept?.version ?? listsVersion(lists, catalogue.items.ids());
+        if (part !== undefined) part.version = v;
         const users = catalogue.users;
         let published: boolean | string;
         try {
@@ -215,6 +301,7 @@ export async function loadState(
       }
     }
   }
+  await warmChannels(channels, catalogue);
   return {
     version,
     loadedAt: new Date().toISOString(),
@@ -225,11 +312,62 @@ export async function loadState(
     annIndexes: [...indexes.values()].map((i) => i.report),
     annCache: new Map([...indexes].map(([k, i]) => [k, { source: i.source, index: i.index }])),
     sharedLists,
-    ruleMasks: new Map(),
+    // Masks depend on the catalogue's item attributes only.
+    ruleMasks: sameCatalogue && previous !== undefined ? previous.ruleMasks : new Map(),
+    loaded,
   };
 }
 
 const yieldToRequests = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/**
+ * Each channel answers a known and an unknown user once before the state serves, so lazy
+ * set-up (scratch buffers, JIT of the scoring loops) is paid here and not by the first requests
+ * after a start or reload (which could pass their channel timeouts). Failures are ignored here;
+ * requests report them.
+ */
+async function warmChannels(channels: readonly Channel[], cat: Catalogue): Promise<void> {
+  const nItems = cat.items.size;
+  const recent = Int32Array.from({ length: Math.min(3, nItems) }, (_, i) => i);
+  for (const ch of channels) {
+    await yieldToRequests();
+    const k = Math.min(nItems, ch.quota);
+    const queries: ChannelQuery[] = [
+      { user: -1, recent, attributes: {}, k, seen: null },
+      ...(cat.users.size > 0
+        ? [{ user: 0, recent: csrRow(cat.recent, 0), attributes: {}, k, seen: cat.seen }]
+        : []),
+    ];
+    for (const q of queries) {
+      try {
+        const r = ch.run(q);
+        if (r instanceof Promise) {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            r.catch(() => null),
+            new Promise((done) => {
+              timer = setTimeout(done, ch.timeoutMs);
+            }),
+          ]);
+          clearTimeout(timer);
+        }
+      } catch {
+        // reported by the requests that meet it
+      }
+    }
+  }
+}
+
+/**
+ * One search before the index serves: lazily built parts (HNSW's norm head: a sort over every
+ * item) are built here, during the load, not in the first request after the swap.
+ */
+async function warmIndex(index: AnnIndex): Promise<void> {
+  if (index.size === 0) return;
+  await yieldToRequests();
+  index.search(new Float32Array(index.dim).fill(1), 1);
+  await yieldToRequests();
+}
 
 /** The saved index of model × spec × metric when it matches the model's item vectors, else a fresh build. */
 async function openOrBuildIndex(
@@ -241,12 +379,19 @@ async function openOrBuildIndex(
   previous?: ServingState,
 ): Promise<{ index: AnnIndex; source: AnnSource; report: AnnIndexReport }> {
   const t0 = performance.now();
-  const emb = (model.embeddings as NonNullable<Recommender["embeddings"]>).call(model);
-  const src = annSource(modelKey, spec, metric, emb.items, emb.dim);
   const dir = annIndexDir(config, modelKey, spec, metric);
   const key = annKey(modelKey, spec, metric);
-  // A reload whose model did not change keeps the index it already serves (read-only, shareable).
+  // A reload whose model did not change keeps the index it already serves (read-only, shareable):
+  // the same model object (its artifact unchanged) without hashing, else the same item vectors.
   const prev = previous?.annCache.get(key);
+  if (prev !== undefined && previous?.models.get(modelKey) === model)
+    return {
+      index: prev.index,
+      source: prev.source,
+      report: { key, channels: [], dir, origin: "reused", seconds: (performance.now() - t0) / 1000 },
+    };
+  const emb = (model.embeddings as NonNullable<Recommender["embeddings"]>).call(model);
+  const src = annSource(modelKey, spec, metric, emb.items, emb.dim);
   if (prev !== undefined && sameSource(prev.source, src))
     return {
       index: prev.index,
@@ -255,13 +400,16 @@ async function openOrBuildIndex(
     };
   await yieldToRequests();
   const opened = await openAnnIndex(dir, src);
-  if ("index" in opened)
+  if ("index" in opened) {
+    await warmIndex(opened.index);
     return {
       index: opened.index,
       source: src,
       report: { key, channels: [], dir, origin: "artifact", seconds: (performance.now() - t0) / 1000 },
     };
+  }
   const index = buildAnnIndex(src, emb.items);
+  await warmIndex(index);
   return {
     index,
     source: src,

@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 import { after, before, describe, test } from "node:test";
+import type { Recommender } from "../recommender.ts";
+import { createModel } from "../registry.ts";
 import { runApiSuite, serveFixture } from "./api.case.test.ts";
 import type { RecallResponse } from "./api.ts";
 import { createService, type RedisStore, type Service } from "./index.ts";
@@ -115,7 +117,7 @@ describe("Redis store", { skip }, () => {
   });
   test("precomputed lists live in Redis: replicas share one copy; a missing key reads the in-process copy", async () => {
     const fx = await serveFixture();
-    const channels = { "u2i/itemcf": { model: "itemcf", k: 30, precompute: true } };
+    const channels = { "u2i/itemcf": { model: "itemcf", k: 30, precompute: true, timeoutMs: 10_000 } };
     const prefix = `rk-test:${run}:pre:`;
     const make = (store: "embedded" | "redis") =>
       createService(
@@ -157,6 +159,84 @@ describe("Redis store", { skip }, () => {
       // A reload of the same artifacts reuses the published version.
       await b.reload();
       assert.equal(b.service.state.sharedLists[0].published, false);
+    } finally {
+      await local.close();
+      await a.close();
+      await b.close();
+    }
+  });
+  test("old precomputed-list versions are deleted once no replica has loaded them for keepOldListsMs", async () => {
+    const fx = await serveFixture();
+    const channels = { "u2i/itemcf": { model: "itemcf", k: 30, precompute: true, timeoutMs: 10_000 } };
+    const prefix = `rk-test:${run}:gc:`;
+    // Two trainings of the same channel: different neighbour counts, different lists, versions.
+    const other = await createModel("itemcf", { workers: 0, neighbors: 5 }).fit(fx.ds);
+    const make = (model: Recommender, keepOldListsMs: number) =>
+      createService(
+        { ...fx.config, channels, store: { type: "redis", url, prefix, keepOldListsMs } },
+        { dataset: fx.ds, models: { ...fx.models, itemcf: model }, defaultMetrics: false },
+      );
+    const local = await createService(
+      { ...fx.config, channels },
+      { dataset: fx.ds, models: fx.models, defaultMetrics: false },
+    );
+    const a = await make(fx.models.itemcf, 0);
+    const b = await make(other, 3_600_000);
+    const client = (a.service.store as RedisStore).client;
+    const count = async (version: string) => {
+      let n = 0;
+      let cursor = "0";
+      do {
+        const [next, keys] = await client.scan(
+          cursor,
+          "MATCH",
+          `${prefix}{*}:pre:u2i/itemcf:${version}`,
+          "COUNT",
+          500,
+        );
+        cursor = next;
+        n += keys.length;
+      } while (cursor !== "0");
+      return n;
+    };
+    const ask = async (svc: Service, user: string) =>
+      (
+        (
+          await svc.app.inject({ method: "POST", url: "/v1/recall", payload: { user, k: 30 } })
+        ).json() as RecallResponse
+      ).items.map((i) => i.item);
+    try {
+      const va = a.service.state.sharedLists[0].version;
+      const vb = b.service.state.sharedLists[0].version;
+      assert.notEqual(va, vb);
+      const nUsers = fx.ds.users.size;
+      assert.equal(await count(va), nUsers);
+      assert.equal(await count(vb), nUsers);
+      // b keeps versions loaded within the hour: a's version stays.
+      assert.deepEqual(await b.service.retireOldLists(), { "u2i/itemcf": [] });
+      assert.equal(await count(va), nUsers);
+      // a reloads (claiming va again) and keeps nothing older than now: vb goes, va stays whole.
+      const r = await a.reload();
+      assert.deepEqual(r.retiredLists, { "u2i/itemcf": [vb] });
+      assert.equal(await count(vb), 0);
+      assert.equal(await client.exists(`${prefix}pre:u2i/itemcf:${vb}:ready`), 0);
+      assert.equal(await count(va), nUsers);
+      assert.deepEqual(await client.zrange(`${prefix}pre:u2i/itemcf:versions`, "0", "-1"), [va]);
+      // b, still on the deleted version, answers from its in-process copy (same as a live model).
+      const bLocal = await createService(
+        { ...fx.config, channels },
+        { dataset: fx.ds, models: { ...fx.models, itemcf: other }, defaultMetrics: false },
+      );
+      try {
+        for (const user of ["u1", "u7"]) assert.deepEqual(await ask(b, user), await ask(bLocal, user), user);
+      } finally {
+        await bLocal.close();
+      }
+      for (const user of ["u1", "u7"]) assert.deepEqual(await ask(a, user), await ask(local, user), user);
+      // b reloads: its version is claimed and published again (it was deleted).
+      await b.reload();
+      assert.equal(b.service.state.sharedLists[0].published, true);
+      assert.equal(await count(vb), nUsers);
     } finally {
       await local.close();
       await a.close();

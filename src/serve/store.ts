@@ -39,6 +39,11 @@ export interface SharedLists {
   ): Promise<boolean>;
   /** A user's list (at most k items), or null when Redis has none. */
   read(channel: string, version: string, user: string, k: number): Promise<SharedList | null>;
+  /**
+   * Deletes the channel's versions other than `keep` that no replica has published or claimed
+   * for `olderThanMs` (every load claims its version); returns the versions deleted.
+   */
+  retire(channel: string, keep: string, olderThanMs: number): Promise<string[]>;
 }
 
 export interface PublishedLists {
@@ -90,10 +95,17 @@ export class EmbeddedStore implements OnlineStore {
 
 const RETRY_MS = 1000;
 
+/** A literal string inside a Redis MATCH pattern. */
+function globEscape(s: string): string {
+  return s.replace(/[*?[\]\\]/g, "\\$&");
+}
+
 /**
  * Redis lists `<prefix>{<user>}:recent` (RPUSH + LTRIM, LRANGE), via ioredis; precomputed recall
  * lists as strings `<prefix>{<user>}:pre:<channel>:<version>` (int32 ids then float32 scores,
  * host byte order — little-endian on every supported platform) with `<prefix>pre:<channel>:<version>:ready` set once every user is written.
+ * `<prefix>pre:<channel>:versions` (a sorted set) holds each version with the last time a replica
+ * loaded it; `retire` deletes the versions nobody has loaded for a while (SCAN + UNLINK).
  */
 export class RedisStore implements OnlineStore {
   readonly kind = "redis";
@@ -193,6 +205,7 @@ export class RedisStore implements OnlineStore {
 
   readonly sharedLists: SharedLists = {
     publish: (channel, version, users, l) => this.publishLists(channel, version, users, l),
+    retire: (channel, keep, olderThanMs) => this.retireLists(channel, keep, olderThanMs),
     read: (channel, version, user, k) =>
       this.orFallback(
         async () => {
@@ -222,6 +235,8 @@ export class RedisStore implements OnlineStore {
     l: PublishedLists,
   ): Promise<boolean> {
     const ready = `${this.cfg.prefix}pre:${channel}:${version}:ready`;
+    // Claim the version first, so a concurrent retire on another replica never deletes it.
+    await this.client.zadd(this.versionsKey(channel), Date.now(), version);
     if ((await this.client.exists(ready)) === 1) return false;
     // Small pipelines: each stays well inside commandTimeoutMs.
     const CHUNK = 256;
@@ -243,6 +258,31 @@ export class RedisStore implements OnlineStore {
     }
     await this.client.set(ready, String(users.length));
     return true;
+  }
+
+  private versionsKey(channel: string): string {
+    return `${this.cfg.prefix}pre:${channel}:versions`;
+  }
+
+  private async retireLists(channel: string, keep: string, olderThanMs: number): Promise<string[]> {
+    const reg = this.versionsKey(channel);
+    const old = (await this.client.zrangebyscore(reg, "-inf", `(${Date.now() - olderThanMs}`)).filter(
+      (v) => v !== keep,
+    );
+    for (const version of old) {
+      // The ready flag and the registry entry go first: no replica publishes into, or trusts, a
+      // half-deleted version (a replica that loads it again re-publishes it whole).
+      await this.client.unlink(`${this.cfg.prefix}pre:${channel}:${version}:ready`);
+      await this.client.zrem(reg, version);
+      const match = `${globEscape(this.cfg.prefix)}{*}:pre:${globEscape(channel)}:${globEscape(version)}`;
+      let cursor = "0";
+      do {
+        const [next, keys] = await this.client.scan(cursor, "MATCH", match, "COUNT", 1000);
+        cursor = next;
+        if (keys.length > 0) await this.client.unlink(...keys);
+      } while (cursor !== "0");
+    }
+    return old;
   }
 
   health(): StoreHealth {

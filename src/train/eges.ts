@@ -11,11 +11,14 @@
  *   W[slot(v, j)] += w_vj · e
  *   a_vj += w_vj · (W_j − H) · e                  (softmax Jacobian; attention mode only)
  *
- * Runs in-process (exact, deterministic); sized for session graphs, not yet Hogwild.
+ * Runs in-process (`workers: 0`: exact, deterministic) or Hogwild across worker threads
+ * (`trainEges`: W, A and syn1 in SharedArrayBuffers, each worker on its slice of every epoch's
+ * shuffled walk order, lost updates accepted as in sgns-train.ts).
  */
-import type { AliasTable } from "../math/alias.ts";
+import { AliasTable } from "../math/alias.ts";
 import type { Rng } from "../math/rng.ts";
-import { EXP_TABLE_SIZE, MAX_EXP, sigmoidTable } from "./sgns.ts";
+import { WorkerPool, workerUrl } from "../workers.ts";
+import { EXP_TABLE_SIZE, MAX_EXP, sigmoidTable, sliceByWords } from "./sgns.ts";
 
 export interface EgesTables {
   /** All fields' rows stacked: rows × dim. */
@@ -94,7 +97,10 @@ export class EgesScratch {
   }
 }
 
-/** One epoch over walks order[from..to); lr decays linearly over `epochs` by raw tokens. */
+/**
+ * One epoch over walks order[from..to) (default: all); lr decays linearly over `epochs` by the raw
+ * tokens of the slice, `sliceWords` per epoch (default: all walks' tokens), as in sgns.ts.
+ */
 export function egesRange(
   t: EgesTables,
   cfg: EgesConfig,
@@ -105,13 +111,16 @@ export function egesRange(
   epoch: number,
   rng: Rng,
   sc: EgesScratch,
+  from = 0,
+  to = order.length,
+  sliceWords = offsets[offsets.length - 1],
 ): void {
   const { W, A, syn1, slots, nFields: nF, dim } = t;
   const { window, negative, alpha, minAlpha, epochs, attention } = cfg;
   const { w, h, e, exp } = sc;
-  const total = offsets[offsets.length - 1] * epochs;
-  let raw = epoch * offsets[offsets.length - 1];
-  for (let p = 0; p < order.length; p++) {
+  const total = Math.max(1, sliceWords * epochs);
+  let raw = epoch * sliceWords;
+  for (let p = from; p < to; p++) {
     const s = order[p];
     const a = offsets[s];
     const len = offsets[s + 1] - a;
@@ -158,4 +167,95 @@ export function egesRange(
       }
     }
   }
+}
+
+/** What each EGES Hogwild worker gets once (views over SharedArrayBuffers). */
+export interface EgesWorkerInit {
+  readonly kind: "eges";
+  readonly t: EgesTables;
+  readonly cfg: EgesConfig;
+  readonly negWeights: Float64Array;
+  readonly offsets: Int32Array;
+  readonly tokens: Int32Array;
+  readonly order: Int32Array;
+}
+
+export interface EgesJob {
+  readonly from: number;
+  readonly to: number;
+  readonly epoch: number;
+  readonly sliceWords: number;
+  readonly seed: number;
+}
+
+function toShared<T extends Int32Array | Float32Array | Float64Array>(a: T): T {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  const C = a.constructor as new (b: SharedArrayBuffer) => T;
+  const out = new C(new SharedArrayBuffer(a.byteLength));
+  out.set(a as never);
+  return out;
+}
+
+/**
+ * All epochs of EGES over the walks: in-process with `workers` = 0, else Hogwild across that many
+ * worker threads (sgns.worker.ts runs `egesRange` on each slice). Trains `t` in place; the walk
+ * order is reshuffled with `rng` every epoch. Returns the training seconds.
+ */
+export async function trainEges(
+  t: EgesTables,
+  cfg: EgesConfig,
+  negWeights: Float64Array,
+  offsets: Int32Array,
+  tokens: Int32Array,
+  rng: Rng,
+  workers: number,
+): Promise<number> {
+  const nSeq = offsets.length - 1;
+  const t0 = performance.now();
+  if (workers <= 0) {
+    const alias = new AliasTable(negWeights);
+    const order = Int32Array.from({ length: nSeq }, (_, s) => s);
+    const sc = new EgesScratch(t.nFields, t.dim);
+    for (let ep = 0; ep < cfg.epochs; ep++) {
+      rng.shuffle(order);
+      egesRange(t, cfg, alias, offsets, tokens, order, ep, rng, sc);
+    }
+    return (performance.now() - t0) / 1000;
+  }
+  const st: EgesTables = {
+    W: toShared(t.W),
+    A: toShared(t.A),
+    syn1: toShared(t.syn1),
+    slots: toShared(t.slots),
+    nFields: t.nFields,
+    dim: t.dim,
+  };
+  const init: EgesWorkerInit = {
+    kind: "eges",
+    t: st,
+    cfg,
+    negWeights: toShared(negWeights),
+    offsets: toShared(offsets),
+    tokens: toShared(tokens),
+    order: toShared(Int32Array.from({ length: nSeq }, (_, s) => s)),
+  };
+  const pool = await WorkerPool.start<EgesJob>(workerUrl("./sgns.worker", import.meta.url), workers, init);
+  try {
+    for (let ep = 0; ep < cfg.epochs; ep++) {
+      rng.shuffle(init.order);
+      const cuts = sliceByWords(init.order, offsets, workers);
+      const seedBase = rng.nextU32();
+      await pool.all((i) => {
+        let w = 0;
+        for (let p = cuts[i]; p < cuts[i + 1]; p++) w += offsets[init.order[p] + 1] - offsets[init.order[p]];
+        return { from: cuts[i], to: cuts[i + 1], epoch: ep, sliceWords: w, seed: (seedBase + i) >>> 0 };
+      });
+    }
+  } finally {
+    await pool.close();
+  }
+  t.W.set(st.W);
+  t.A.set(st.A);
+  t.syn1.set(st.syn1);
+  return (performance.now() - t0) / 1000;
 }

@@ -42,13 +42,31 @@ export class FmScratch {
   }
 }
 
-/** s = Σ x_i v_i over row r into s; returns W + V_tt (item side) — the first-order + inner term. */
-function sideSum(t: FmSideTables, d: number, r: number, s: Float64Array): number {
+/**
+ * Feature-id dropout of one side (the user-id field, typically): with probability `p` per
+ * positive pair, the features [from, to) of the user row are left out of that pair's triples —
+ * both from s_u and from the update — so the remaining fields (attributes) must score the pair
+ * alone, as they do for a cold user at serving time. p = 0 (or from = to) turns it off.
+ */
+export interface FmDropout {
+  readonly from: number;
+  readonly to: number;
+  readonly p: number;
+}
+
+export const NO_DROPOUT: FmDropout = { from: 0, to: 0, p: 0 };
+
+/**
+ * s = Σ x_i v_i over row r into s, skipping feature ids in [lo, hi); returns W + V_tt (item
+ * side) — the first-order + inner term.
+ */
+function sideSum(t: FmSideTables, d: number, r: number, s: Float64Array, lo = 0, hi = 0): number {
   const { V, w, offsets, indices, values } = t;
   let lin = 0;
   let sq = 0;
   for (let j = 0; j < d; j++) s[j] = 0;
   for (let e = offsets[r]; e < offsets[r + 1]; e++) {
+    if (indices[e] >= lo && indices[e] < hi) continue;
     const x = values[e];
     const o = indices[e] * d;
     lin += x * w[indices[e]];
@@ -88,7 +106,9 @@ function itemStep(
 }
 
 /**
- * Runs pairs [from, to) of (q, t) with `negPerRow` negatives each from `alias`. Returns Σ ℓ.
+ * Runs pairs [from, to) of (q, t) with `negPerRow` negatives each from `alias`, user features
+ * dropped per pair by `drop`. With `logQ` (log Q(t) of the sampler, per item) the loss sees
+ * x − (log Q(t⁺) − log Q(t⁻)) (sampling-bias correction; the gradient is unchanged). Returns Σ ℓ.
  */
 export function fmPairwiseSgdRange(
   user: FmSideTables,
@@ -105,6 +125,8 @@ export function fmPairwiseSgdRange(
   to: number,
   rng: Rng,
   sc: FmScratch,
+  drop: FmDropout = NO_DROPOUT,
+  logQ: Float32Array | null = null,
 ): number {
   const { su, sp, sn, lg } = sc;
   const Vu = user.V;
@@ -114,19 +136,23 @@ export function fmPairwiseSgdRange(
   for (let e = from; e < to; e++) {
     const u = q[e];
     const p = t[e];
+    const dropped = drop.p > 0 && rng.next() < drop.p;
+    const lo = dropped ? drop.from : 0;
+    const hi = dropped ? drop.to : 0;
     for (let k = 0; k < negPerRow; k++) {
       const n = alias.sample(rng);
       if (n === p) continue; // accidental hit: no ranking signal
-      sideSum(user, d, u, su);
+      sideSum(user, d, u, su, lo, hi);
       const ap = sideSum(item, d, p, sp);
       const an = sideSum(item, d, n, sn);
-      let x = ap - an;
+      let x = logQ === null ? ap - an : ap - an - (logQ[p] - logQ[n]);
       for (let j = 0; j < d; j++) x += su[j] * (sp[j] - sn[j]);
       pw.lossAndGrad(x, lg);
       total += lg[0];
       const g = lg[1];
       // user rows: ∂x/∂v_i = x_i (s⁺ − s⁻)
       for (let c = user.offsets[u]; c < user.offsets[u + 1]; c++) {
+        if (uIdx[c] >= lo && uIdx[c] < hi) continue;
         const xi = uVal[c];
         const o = uIdx[c] * d;
         for (let j = 0; j < d; j++) {

@@ -18,7 +18,7 @@ import type { NegativeSampler, SampleRequest, SamplerStats } from "../negatives/
 import type { PositiveInfo } from "../positives/types.ts";
 import type { Dataset } from "../types.ts";
 import { WorkerPool, workerUrl } from "../workers.ts";
-import { FmScratch, type FmSideTables, fmPairwiseSgdRange } from "./fm-kernel.ts";
+import { type FmDropout, FmScratch, type FmSideTables, fmPairwiseSgdRange } from "./fm-kernel.ts";
 import type { EpochRecord, Recipe, TrainOptions, TrainReport } from "./recipe.ts";
 
 export interface FmHogwildInit {
@@ -28,6 +28,8 @@ export interface FmHogwildInit {
   readonly l2: number;
   readonly negPerRow: number;
   readonly prob: Float64Array;
+  readonly drop: FmDropout;
+  readonly logQ: Float32Array | null;
   readonly loss: { readonly url: string; readonly factory: string; readonly options: unknown };
 }
 
@@ -38,6 +40,14 @@ export interface FmHogwildEpoch {
   readonly to: number;
   readonly seed: number;
   readonly lr: number;
+}
+
+/** FM-only training options of the fused path. */
+export interface FmTrainExtras {
+  /** Sampling-bias correction: the loss sees x − (log Q(t⁺) − log Q(t⁻)). Default false. */
+  readonly logQ?: boolean;
+  /** "linear": lr decays linearly to lr/epochs over the run; "constant". Default "constant". */
+  readonly lrSchedule?: "linear" | "constant";
 }
 
 /** Negatives decorator: `inner` is prepared on `counts` (set before training) instead of the trainer's. */
@@ -85,8 +95,19 @@ export function fmFusable(recipe: Recipe, optimizer: SparseOptimizer): boolean {
     !n.shared &&
     !n.inBatch &&
     n.count >= 1 &&
-    optimizer.sgd !== null
+    optimizer.sgd !== null &&
+    // the kernel drops user ids only; an item encoder with id dropout takes the generic loop
+    recipe.item.idDropout === 0
   );
+}
+
+/** log Q(t) per item (−30 for Q = 0: such an item is never drawn). */
+function logQTable(prob: Float64Array, shared: boolean): Float32Array {
+  const out = shared
+    ? new Float32Array(new SharedArrayBuffer(prob.length * 4))
+    : new Float32Array(prob.length);
+  for (let t = 0; t < prob.length; t++) out[t] = prob[t] > 0 ? Math.log(prob[t]) : -30;
+  return out;
 }
 
 function tables(e: FmEncoder): FmSideTables {
@@ -98,7 +119,7 @@ function tables(e: FmEncoder): FmSideTables {
 export async function fmTrain(
   recipe: Recipe,
   data: Dataset,
-  o: TrainOptions & { optimizer: SparseOptimizer },
+  o: TrainOptions & FmTrainExtras & { optimizer: SparseOptimizer },
 ): Promise<{ report: TrainReport; info: PositiveInfo }> {
   const epochs = o.epochs ?? 10;
   const B = o.batchSize ?? 1024;
@@ -126,6 +147,7 @@ export async function fmTrain(
   const sgd = o.optimizer.sgd;
   assert(sgd !== null, () => "FmRecall: fused training needs plain SGD");
   const alias = new AliasTable(neg.prob);
+  const logQ = o.logQ === true ? logQTable(neg.prob, W > 0) : null;
   const alloc = (n: number) => (W > 0 ? new Int32Array(new SharedArrayBuffer(n * 4)) : new Int32Array(n));
   let q = alloc(Math.ceil(recipe.positives.epochSize * 1.2) + B);
   let t = alloc(q.length);
@@ -142,6 +164,8 @@ export async function fmTrain(
       l2: sgd.l2,
       negPerRow: neg.count,
       prob: neg.prob,
+      drop: qe.dropout(),
+      logQ,
       loss: pw.source,
     };
     pool = await WorkerPool.start<FmHogwildEpoch>(workerUrl("./fm.worker", import.meta.url), W, init);
@@ -149,10 +173,13 @@ export async function fmTrain(
   const history: EpochRecord[] = [];
   const sc = new FmScratch(qe.d);
   const t0 = performance.now();
-  let lr = sgd.lr;
+  // Learning rate of epoch e: lr₀·lrDecayᵉ⁻¹, times 1 − (e − 1)/epochs under the linear schedule
+  // (word2vec's: steps shrink to lr₀/epochs so the last epochs average out the per-triple noise).
+  let decay = 1;
   try {
     for (let epoch = 1; epoch <= epochs; epoch++) {
       const te = performance.now();
+      const lr = sgd.lr * decay * (o.lrSchedule === "linear" ? 1 - (epoch - 1) / epochs : 1);
       recipe.positives.startEpoch(rng);
       let n = 0;
       for (;;) {
@@ -185,6 +212,8 @@ export async function fmTrain(
           n,
           rng,
           sc,
+          qe.dropout(),
+          logQ,
         );
       } else {
         const base = rng.nextU32();
@@ -207,7 +236,7 @@ export async function fmTrain(
         seconds,
         samplesPerSec: (n * neg.count) / seconds,
       };
-      lr *= o.lrDecay ?? 1;
+      decay *= o.lrDecay ?? 1;
       const metric = await o.onEpoch?.({
         ...rec,
         epochs,

@@ -32,6 +32,8 @@ port.on("message", (job: FmHogwildEpoch) => {
     job.to,
     new Rng(job.seed),
     sc,
+    init.drop,
+    init.logQ,
   );
   port.postMessage({ loss });
 });

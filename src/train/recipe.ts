@@ -70,6 +70,13 @@ export interface TrainOptions {
   readonly lrDecay?: number;
   /** Epochs without improvement before stopping. Default Infinity (never stop early). */
   readonly patience?: number;
+  /**
+   * Generic path: leave item rows whose batch gradient is exactly zero (negatives below a margin
+   * loss's margin) untouched by the optimizer — no lazy-Adam momentum step, no L2 — as if they
+   * had not been sampled. Faster with margin losses; default false (every sampled row is
+   * stepped, as TF's LazyAdam does; on Gowalla with CCL that converged faster per epoch).
+   */
+  readonly skipZeroGradientRows?: boolean;
 }
 
 export interface EpochRecord {

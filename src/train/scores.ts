@@ -89,6 +89,49 @@ function transposeInto(X: Float32Array, r0: number, rows: number, dim: number, o
 }
 
 /**
+ * A gradient block with few non-zero cells (margin losses such as CCL or hinge, where only
+ * negatives above the margin count) costs less as per-cell row updates than as two products.
+ * Below this density the block is done cell by cell; the result is the same sum.
+ */
+export const SPARSE_BACKWARD_DENSITY = 1 / 8;
+
+/** The (n × w) block at column c0 / item row r0 cell by cell, when sparse enough; else false. */
+function sparseBlockBackward(
+  L: Layout,
+  Q: Float32Array,
+  items: Float32Array,
+  dS: Float32Array,
+  dQ: Float32Array,
+  dItems: Float32Array,
+  c0: number,
+  w: number,
+  r0: number,
+): boolean {
+  const { n, dim, nC } = L;
+  const limit = n * w * SPARSE_BACKWARD_DENSITY;
+  let nnz = 0;
+  for (let i = 0; i < n && nnz < limit; i++) {
+    const o = i * nC + c0;
+    for (let c = 0; c < w; c++) if (dS[o + c] !== 0) nnz++;
+  }
+  if (nnz >= limit) return false;
+  for (let i = 0; i < n; i++) {
+    const o = i * nC + c0;
+    const qo = i * dim;
+    for (let c = 0; c < w; c++) {
+      const g = dS[o + c];
+      if (g === 0) continue;
+      const io = (r0 + c) * dim;
+      for (let p = 0; p < dim; p++) {
+        dQ[qo + p] += g * items[io + p];
+        dItems[io + p] += g * Q[qo + p];
+      }
+    }
+  }
+  return true;
+}
+
+/**
  * dQ (n × dim) and dItems (same rows as items) from dScores:
  *   dQ_i = Σ_c dS(i,c) · item(i,c),   dItem(i,c) += dS(i,c) · Q_i.
  * Shared blocks as products: dQ += dS_blk · C_blk = gemmNT(dS_blk, C_blkᵀ);
@@ -116,6 +159,7 @@ export function scoresBackward(
     transposeInto(Q, 0, n, dim, sc.qt);
   }
   for (const [c0, w, r0] of blocks) {
+    if (sparseBlockBackward(L, Q, items, dS, dQ, dItems, c0, w, r0)) continue;
     // dC_blk (w × dim) = dS_blkᵀ (w × n) · Q  →  gemmNT(dS_blkᵀ, Qᵀ)
     blockTransposeInto(dS, n, nC, c0, w, sc.blk);
     gemm.nt(sc.blk, 0, w, sc.qt, 0, dim, n, dItems, r0 * dim, dim);

@@ -3,20 +3,28 @@
  * workers > 0), builds the negative alias table, shuffles the sequence order each epoch with the
  * seeded Rng, and runs the kernel in-process (`workers: 0`, exact and deterministic) or Hogwild
  * across worker threads (races as documented in hogwild.ts: plain f32 stores on shared rows,
- * lost updates accepted; results are not bit-reproducible with ≥ 2 workers).
+ * lost updates accepted; results are not bit-reproducible with ≥ 2 workers). The arithmetic runs
+ * in the WASM SIMD kernel (sgns-wasm.ts: both tables in one shared WebAssembly.Memory) where the
+ * runtime has it, else in the JS reference kernel (`kernel: "js"` forces that).
  */
 import { assert } from "../errors.ts";
 import { AliasTable } from "../math/alias.ts";
 import { Rng } from "../math/rng.ts";
 import { WorkerPool, workerUrl } from "../workers.ts";
 import {
+  JsPairKernel,
   maxSequenceLength,
+  type PairKernel,
   type SgnsConfig,
   type SgnsCorpus,
   SgnsScratch,
   sgnsRange,
   sliceByWords,
 } from "./sgns.ts";
+import { createSgnsLayout, type SgnsWasmLayout, sgnsTables, WasmPairKernel } from "./sgns-wasm.ts";
+
+/** "wasm" (default; falls back to "js" where unsupported) or "js" (the reference kernel). */
+export type SgnsKernel = "wasm" | "js";
 
 export interface SgnsRun {
   readonly nTokens: number;
@@ -26,6 +34,8 @@ export interface SgnsRun {
   readonly negWeights: Float64Array;
   readonly workers: number;
   readonly seed: number;
+  /** Default "wasm". */
+  readonly kernel?: SgnsKernel | undefined;
   readonly onEpoch?: (epoch: number, seconds: number, effectiveWords: number) => void;
 }
 
@@ -36,12 +46,17 @@ export interface SgnsResult {
   /** Kept (after subsampling) tokens over all epochs, word2vec's "effective words". */
   readonly effectiveWords: number;
   readonly rawWords: number;
+  /** The kernel that ran. */
+  readonly kernel: SgnsKernel;
 }
 
 /** What each Hogwild worker gets once (all views over SharedArrayBuffers). */
 export interface SgnsWorkerInit {
-  readonly syn0: Float32Array;
-  readonly syn1: Float32Array;
+  /** The tables for the JS kernel (SharedArrayBuffer views), or null with `wasm`. */
+  readonly syn0: Float32Array | null;
+  readonly syn1: Float32Array | null;
+  /** The shared WASM memory: worker i runs the WASM kernel on slot i. */
+  readonly wasm: SgnsWasmLayout | null;
   readonly corpus: SgnsCorpus;
   readonly config: SgnsConfig;
   readonly negWeights: Float64Array;
@@ -55,6 +70,8 @@ export interface SgnsJob {
   readonly epoch: number;
   readonly sliceWords: number;
   readonly seed: number;
+  /** Worker index (its scratch slot in the WASM memory). */
+  readonly slot: number;
 }
 
 function shared<T extends Int32Array | Float32Array | Float64Array>(a: T, on: boolean): T {
@@ -89,9 +106,11 @@ export async function trainSgns(r: SgnsRun): Promise<SgnsResult> {
   );
   const on = r.workers > 0;
   const rng = new Rng(r.seed);
-  const syn0 = shared(new Float32Array(r.nTokens * dim), on);
+  const layout = r.kernel === "js" ? null : createSgnsLayout(r.nTokens, dim, Math.max(1, r.workers));
+  const tables = layout === null ? null : sgnsTables(layout);
+  const syn0 = tables?.syn0 ?? shared(new Float32Array(r.nTokens * dim), on);
   for (let i = 0; i < syn0.length; i++) syn0[i] = (rng.next() - 0.5) / dim;
-  const syn1 = shared(new Float32Array(r.nTokens * dim), on);
+  const syn1 = tables?.syn1 ?? shared(new Float32Array(r.nTokens * dim), on);
   const corpus = shareCorpus(r.corpus, on);
   const nSeq = corpus.offsets.length - 1;
   const order = shared(
@@ -105,17 +124,34 @@ export async function trainSgns(r: SgnsRun): Promise<SgnsResult> {
   if (!on) {
     const alias = new AliasTable(r.negWeights);
     const sc = new SgnsScratch(maxLen, dim, 1 + r.config.negative + r.config.nHard + r.config.nMarket);
+    const kernel: PairKernel =
+      layout === null ? new JsPairKernel(syn0, syn1, dim) : new WasmPairKernel(layout, 0);
     for (let ep = 0; ep < epochs; ep++) {
       const te = performance.now();
       rng.shuffle(order);
-      const eff = sgnsRange(syn0, syn1, corpus, r.config, alias, order, 0, nSeq, ep, rawPerEpoch, rng, sc);
+      const eff = sgnsRange(
+        syn0,
+        syn1,
+        corpus,
+        r.config,
+        alias,
+        order,
+        0,
+        nSeq,
+        ep,
+        rawPerEpoch,
+        rng,
+        sc,
+        kernel,
+      );
       effective += eff;
       r.onEpoch?.(ep + 1, (performance.now() - te) / 1000, eff);
     }
   } else {
     const init: SgnsWorkerInit = {
-      syn0,
-      syn1,
+      syn0: layout === null ? syn0 : null,
+      syn1: layout === null ? syn1 : null,
+      wasm: layout,
       corpus,
       config: r.config,
       negWeights: shared(r.negWeights, true),
@@ -137,7 +173,14 @@ export async function trainSgns(r: SgnsRun): Promise<SgnsResult> {
           let w = 0;
           for (let p = cuts[i]; p < cuts[i + 1]; p++)
             w += corpus.offsets[order[p] + 1] - corpus.offsets[order[p]];
-          return { from: cuts[i], to: cuts[i + 1], epoch: ep, sliceWords: w, seed: (seedBase + i) >>> 0 };
+          return {
+            from: cuts[i],
+            to: cuts[i + 1],
+            epoch: ep,
+            sliceWords: w,
+            seed: (seedBase + i) >>> 0,
+            slot: i,
+          };
         });
         const eff = replies.reduce((a, m) => a + (m.effective ?? 0), 0);
         effective += eff;
@@ -147,9 +190,11 @@ export async function trainSgns(r: SgnsRun): Promise<SgnsResult> {
       await pool.close();
     }
   }
+  // copies off the shared memory, so that the (large) WASM memory is not kept alive by callers
   return {
-    syn0,
-    syn1,
+    syn0: layout === null ? syn0 : syn0.slice(),
+    syn1: layout === null ? syn1 : syn1.slice(),
+    kernel: layout === null ? "js" : "wasm",
     seconds: (performance.now() - t0) / 1000,
     effectiveWords: effective,
     rawWords: rawPerEpoch * epochs,

@@ -64,18 +64,82 @@ export interface SgnsConfig {
   readonly epochs: number;
 }
 
-/** Scratch owned by one thread: the kept tokens of a sequence and the input gradient. */
+/**
+ * The arithmetic half of SGNS, separate from pair generation: `buf` holds pairs as Int32 runs
+ * [input, nTargets, positive, negative…], and `run(nPairs, lr)` applies the NEG step of each,
+ * in order. `JsPairKernel` is the reference; train/sgns-wasm.ts has the WASM SIMD one.
+ */
+export interface PairKernel {
+  readonly buf: Int32Array;
+  run(nPairs: number, lr: number): void;
+}
+
+/** σ lookup of word2vec (0 below −MAX_EXP, 1 from MAX_EXP; index clamped to the table). */
+export function tableSigmoid(exp: Float32Array, f: number): number {
+  if (f >= MAX_EXP) return 1;
+  if (f <= -MAX_EXP) return 0;
+  const i = ((f + MAX_EXP) * (EXP_TABLE_SIZE / MAX_EXP / 2)) | 0;
+  return exp[i < EXP_TABLE_SIZE ? i : EXP_TABLE_SIZE - 1];
+}
+
+/** The JS reference kernel (float64 dot products and input gradient, float32 tables). */
+export class JsPairKernel implements PairKernel {
+  readonly buf: Int32Array;
+  private readonly e: Float64Array;
+  private readonly exp = sigmoidTable();
+  constructor(
+    private readonly syn0: Float32Array,
+    private readonly syn1: Float32Array,
+    private readonly dim: number,
+    bufInts = 1 << 16,
+  ) {
+    this.buf = new Int32Array(bufInts);
+    this.e = new Float64Array(dim);
+  }
+
+  run(nPairs: number, lr: number): void {
+    const { syn0, syn1, dim, buf, e, exp } = this;
+    let p = 0;
+    for (let k = 0; k < nPairs; k++) {
+      const ri = buf[p] * dim;
+      const nT = buf[p + 1];
+      p += 2;
+      e.fill(0);
+      for (let q = 0; q < nT; q++) {
+        const ro = buf[p + q] * dim;
+        // dim is a multiple of 4 (checked at the edge): four partial sums for ILP
+        let f0 = 0;
+        let f1 = 0;
+        let f2 = 0;
+        let f3 = 0;
+        for (let j = 0; j < dim; j += 4) {
+          f0 += syn0[ri + j] * syn1[ro + j];
+          f1 += syn0[ri + j + 1] * syn1[ro + j + 1];
+          f2 += syn0[ri + j + 2] * syn1[ro + j + 2];
+          f3 += syn0[ri + j + 3] * syn1[ro + j + 3];
+        }
+        const g = ((q === 0 ? 1 : 0) - tableSigmoid(exp, f0 + f1 + f2 + f3)) * lr;
+        if (g === 0) continue;
+        for (let j = 0; j < dim; j++) {
+          const c = syn1[ro + j];
+          e[j] += g * c;
+          syn1[ro + j] = c + g * syn0[ri + j];
+        }
+      }
+      p += nT;
+      for (let j = 0; j < dim; j++) syn0[ri + j] += e[j];
+    }
+  }
+}
+
+/** Scratch owned by one thread: the kept tokens of a sequence. */
 export class SgnsScratch {
   readonly kept: Int32Array;
-  readonly neu1e: Float64Array;
-  readonly input: Float64Array;
-  readonly targets: Int32Array;
-  readonly expTable = sigmoidTable();
-  constructor(maxLen: number, dim: number, maxTargets = 4096) {
+  /** Most targets one pair can have (1 + negative + nHard + nMarket). */
+  readonly maxTargets: number;
+  constructor(maxLen: number, _dim: number, maxTargets = 4096) {
     this.kept = new Int32Array(maxLen);
-    this.neu1e = new Float64Array(dim);
-    this.input = new Float64Array(dim);
-    this.targets = new Int32Array(maxTargets);
+    this.maxTargets = maxTargets;
   }
 }
 
@@ -88,7 +152,10 @@ export function maxSequenceLength(offsets: Int32Array): number {
 
 /**
  * Trains on sequences order[from..to) of one epoch; returns the effective (kept) tokens seen.
- * `wordsBefore`/`wordsTotal` place the slice on the lr schedule (raw tokens).
+ * `sliceWords` (raw tokens of the slice) places each sequence on the lr schedule. Pairs and their
+ * targets are drawn here (all the randomness) and handed to `kernel` in order, flushed at the end
+ * of each sequence or when its buffer is full, so any kernel sees the same pairs; without
+ * `kernel`, the JS reference runs on syn0/syn1.
  */
 export function sgnsRange(
   syn0: Float32Array,
@@ -103,14 +170,15 @@ export function sgnsRange(
   sliceWords: number,
   rng: Rng,
   sc: SgnsScratch,
+  kernel: PairKernel = new JsPairKernel(syn0, syn1, cfg.dim),
 ): number {
   const { offsets, tokens, keep, globalCtx, market, marketOffsets, marketItems, hardOffsets, hardItems } = c;
-  const { dim, window, negative, nMarket, nHard, outputFrom, alpha, minAlpha, epochs } = cfg;
+  const { window, negative, nMarket, nHard, outputFrom, alpha, minAlpha, epochs } = cfg;
   const kept = sc.kept;
-  const e = sc.neu1e;
-  const h = sc.input;
-  const tgt = sc.targets;
-  const exp = sc.expTable;
+  const buf = kernel.buf;
+  // room one pair may need: input, count, positive and every negative
+  const room = buf.length - (3 + negative + nHard + nMarket);
+  if (room < 0) throw new RangeError(`sgns: pair buffer of ${buf.length} ints is too small`);
   let raw = 0;
   let effective = 0;
   let lr = alpha;
@@ -132,6 +200,8 @@ export function sgnsRange(
     const gc = globalCtx === null ? -1 : globalCtx[s];
     const ho = hardOffsets === null ? 0 : hardOffsets[s];
     const hn = hardOffsets === null ? 0 : hardOffsets[s + 1] - ho;
+    let w = 0;
+    let nPairs = 0;
     for (let i = 0; i < len; i++) {
       const out = kept[i];
       // word2vec: reduced window b = window − (random % window), so b ∈ [1, window]
@@ -145,17 +215,24 @@ export function sgnsRange(
         const inp = j > hi ? out : kept[j];
         const o = j > hi ? gc : out;
         if (outputFrom > 0 && (inp >= outputFrom || o < outputFrom)) continue;
+        if (w > room) {
+          kernel.run(nPairs, lr);
+          w = 0;
+          nPairs = 0;
+        }
         // targets: the positive first, then random, hard and same-market negatives
-        let nT = 0;
-        tgt[nT++] = o;
+        buf[w] = inp;
+        const at = w + 1;
+        w += 2;
+        buf[w++] = o;
         for (let k = 0; k < negative; k++) {
           const t = alias.sample(rng);
-          if (t !== o) tgt[nT++] = t;
+          if (t !== o) buf[w++] = t;
         }
         if (hn > 0)
           for (let k = 0; k < nHard; k++) {
             const t = (hardItems as Int32Array)[ho + Math.floor(rng.next() * hn)];
-            if (t !== o) tgt[nT++] = t;
+            if (t !== o) buf[w++] = t;
           }
         if (nMarket > 0 && market !== null) {
           const m = market[o];
@@ -164,53 +241,15 @@ export function sgnsRange(
             const mn = (marketOffsets as Int32Array)[m + 1] - mo;
             for (let k = 0; k < nMarket && mn > 1; k++) {
               const t = (marketItems as Int32Array)[mo + Math.floor(rng.next() * mn)];
-              if (t !== o) tgt[nT++] = t;
+              if (t !== o) buf[w++] = t;
             }
           }
         }
-        const ri = inp * dim;
-        for (let j = 0; j < dim; j++) {
-          h[j] = syn0[ri + j];
-          e[j] = 0;
-        }
-        for (let q = 0; q < nT; q++) {
-          const ro = tgt[q] * dim;
-          // dim is a multiple of 4 (checked at the edge): four partial sums for ILP
-          let f0 = 0;
-          let f1 = 0;
-          let f2 = 0;
-          let f3 = 0;
-          for (let j = 0; j < dim; j += 4) {
-            f0 += h[j] * syn1[ro + j];
-            f1 += h[j + 1] * syn1[ro + j + 1];
-            f2 += h[j + 2] * syn1[ro + j + 2];
-            f3 += h[j + 3] * syn1[ro + j + 3];
-          }
-          const f = f0 + f1 + f2 + f3;
-          let sg: number;
-          if (f >= MAX_EXP) sg = 1;
-          else if (f <= -MAX_EXP) sg = 0;
-          else sg = exp[((f + MAX_EXP) * (EXP_TABLE_SIZE / MAX_EXP / 2)) | 0];
-          const g = ((q === 0 ? 1 : 0) - sg) * lr;
-          if (g === 0) continue;
-          for (let j = 0; j < dim; j += 4) {
-            const c0 = syn1[ro + j];
-            const c1 = syn1[ro + j + 1];
-            const c2 = syn1[ro + j + 2];
-            const c3 = syn1[ro + j + 3];
-            e[j] += g * c0;
-            e[j + 1] += g * c1;
-            e[j + 2] += g * c2;
-            e[j + 3] += g * c3;
-            syn1[ro + j] = c0 + g * h[j];
-            syn1[ro + j + 1] = c1 + g * h[j + 1];
-            syn1[ro + j + 2] = c2 + g * h[j + 2];
-            syn1[ro + j + 3] = c3 + g * h[j + 3];
-          }
-        }
-        for (let j2 = 0; j2 < dim; j2++) syn0[ri + j2] += e[j2];
+        buf[at] = w - at - 1;
+        nPairs++;
       }
     }
+    if (nPairs > 0) kernel.run(nPairs, lr);
   }
   return effective;
 }

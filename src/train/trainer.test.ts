@@ -7,7 +7,7 @@ import * as positives from "../positives/index.ts";
 import { plantedClusters } from "./fixtures.ts";
 import { adam, sgd } from "./optimizers/index.ts";
 import type { Recipe } from "./recipe.ts";
-import { train } from "./trainer.ts";
+import { dropZeroRows, train } from "./trainer.ts";
 
 const { data } = plantedClusters(1);
 const t = losses.transforms;
@@ -207,4 +207,14 @@ test("logQ sign: with Q skewed and P flat, −log Q removes the sampler's popula
     Math.abs(withQ) < 0.5 && Math.abs(withQ) < Math.abs(without) / 2,
     `with logQ: corr = ${withQ} (without: ${without})`,
   );
+});
+
+test("dropZeroRows keeps exactly the rows with a non-zero gradient, in order", () => {
+  const dim = 3;
+  const ids = Int32Array.of(10, 11, 12, 13, 14);
+  const g = Float32Array.of(0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, -2, 0, 0, 0);
+  const kept = dropZeroRows(ids, g, 5, dim);
+  assert.equal(kept, 2);
+  assert.deepEqual([...ids.subarray(0, kept)], [11, 13]);
+  assert.deepEqual([...g.subarray(0, kept * dim)], [1, 0, 0, 0, 0, -2]);
 });

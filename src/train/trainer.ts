@@ -5,7 +5,8 @@
  *
  *   positives.nextInto → negatives.sampleInto/observe → query/item forwardInto (→ L2-normalise
  *   under cosine) → scores (scores.ts) → loss.forwardBackward (transforms inside) → dQ, dItems →
- *   normalisation backward → optimizer.nextStep → query/item backward (sparse row updates).
+ *   normalisation backward → optimizer.nextStep → query/item backward (sparse row updates; with
+ *   `skipZeroGradientRows`, item rows whose gradient is exactly zero are dropped first).
  *
  * When the parts qualify for a fused kernel (fused-pairwise.ts) the epoch runs that kernel
  * instead, in-process (`workers: 0`, exact) or Hogwild across workers (hogwild.ts).
@@ -37,6 +38,7 @@ interface Resolved {
   patience: number;
   lrDecay: number;
   progressEverySec: number;
+  skipZeroGradientRows: boolean;
 }
 
 function resolve(o: TrainOptions): Resolved {
@@ -50,6 +52,7 @@ function resolve(o: TrainOptions): Resolved {
     patience: o.patience ?? Number.POSITIVE_INFINITY,
     lrDecay: o.lrDecay ?? 1,
     progressEverySec: o.progressEverySec ?? 2,
+    skipZeroGradientRows: o.skipZeroGradientRows ?? false,
   };
   const int = (v: number, lo: number) => Number.isInteger(v) && v >= lo;
   assert(int(r.epochs, 0), () => `train: epochs must be an integer ≥ 0, got ${r.epochs}`);
@@ -185,6 +188,32 @@ export async function train(recipe: Recipe, data: Dataset, opts: TrainOptions = 
 
 type Progress = (done: number, lossSum: number) => void;
 
+/**
+ * Compacts (ids, grads) in place to the rows whose gradient is not all zero and returns their
+ * number. A candidate that got no gradient (a negative below a margin loss's margin) is then not
+ * touched by the optimizer at all — no lazy-Adam moment decay, no L2 — as if it had not been
+ * sampled; with margin losses most sampled negatives are such rows.
+ */
+export function dropZeroRows(ids: Int32Array, grads: Float32Array, n: number, dim: number): number {
+  let kept = 0;
+  for (let k = 0; k < n; k++) {
+    const o = k * dim;
+    let nz = false;
+    for (let p = 0; p < dim; p++)
+      if (grads[o + p] !== 0) {
+        nz = true;
+        break;
+      }
+    if (!nz) continue;
+    if (kept !== k) {
+      ids[kept] = ids[k];
+      grads.copyWithin(kept * dim, o, o + dim);
+    }
+    kept++;
+  }
+  return kept;
+}
+
 interface Runner {
   readonly path: string;
   readonly workers: number;
@@ -285,7 +314,10 @@ class GenericRunner implements Runner {
       }
       o.optimizer.nextStep();
       r.query.backward(this.q, n, this.dQ);
-      r.item.backward(this.itemIds, nItemRows, this.dC);
+      const itemRows = o.skipZeroGradientRows
+        ? dropZeroRows(this.itemIds, this.dC, nItemRows, dim)
+        : nItemRows;
+      r.item.backward(this.itemIds, itemRows, this.dC);
       this.step++;
       pairs += n;
       if (performance.now() - lastReport > o.progressEverySec * 1000) {

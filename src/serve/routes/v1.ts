@@ -15,6 +15,8 @@ export function v1Routes(app: FastifyInstance, svc: RecallService): void {
   const eventsSchema = eventsRequestSchema(limits);
   const similarSchema = similarQuerySchema(limits);
 
+  // No response schema: V8's JSON.stringify of these objects measured 98 µs a response against
+  // 160 µs for fast-json-stringify compiled from recallResponseSchema (k = 100, 17 KB).
   app.post("/v1/recall", async (req) => svc.recall(validate(recallSchema, req.body, "body")));
 
   app.get<{ Params: { item: string } }>("/v1/similar-items/:item", async (req) => {

@@ -1,0 +1,197 @@
+/**
+ * `npm run bench -- gcn [--models lightgcn,lightgcn-bpr,pinsage,graphsage] [--epochs N] [--batch N]
+ *  [--layers K] [--nglobal N] [--inbatch 0|1] [--lr X] [--tau X] [--topt T] [--eval-every N] [--spmm]
+ *  [--data DIR]`
+ *
+ * GCN recall on the Gowalla LightGCN split (full ranking, training items masked, src/eval
+ * evaluateEmbeddings): LightGCN (propagation only, encoders/lightgcn.ts) trained by the generic
+ * trainer with the framework's sampled softmax (default) or the paper's BPR. Prints Recall/NDCG
+ * @20 per evaluated epoch (stderr), then one JSON result per model with training seconds
+ * (evaluation excluded), positives/s and peak RSS. `--spmm` times one propagation (K SpMMs over
+ * the 70,839-node graph) with the WASM SIMD and JS kernels.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadLightGcn } from "../../src/data/lightgcn.ts";
+import { userItemCsr } from "../../src/data/matrix.ts";
+import { GraphConv } from "../../src/encoders/graph-conv.ts";
+import { PinSageCore } from "../../src/encoders/pinsage.ts";
+import { evaluateEmbeddings } from "../../src/eval/evaluate.ts";
+import { buildBipartiteGraph } from "../../src/graph/bipartite.ts";
+import { Propagation } from "../../src/graph/propagate.ts";
+import type { Importance } from "../../src/graph/random-walk.ts";
+import { fixedNeighbors, SubgraphScratch, sampleSubgraph } from "../../src/graph/subgraph.ts";
+import { Rng } from "../../src/math/rng.ts";
+import type { EmbeddingModel } from "../../src/models/embedding-model.ts";
+import { LightGcn, type LightGcnModelOptions } from "../../src/models/lightgcn.ts";
+import { GraphSage, PinSage, type PinSageModelOptions } from "../../src/models/pinsage.ts";
+import type { BenchContext } from "../types.ts";
+import { arg, peakRssMB } from "../util.ts";
+
+const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+
+export async function run(ctx: BenchContext): Promise<void> {
+  const dir = arg(
+    ctx.args,
+    "data",
+    ctx.dataDir === undefined ? "../shared/data/gowalla" : join(ctx.dataDir, "gowalla"),
+  );
+  const data = await loadLightGcn(dir, { name: "gowalla" });
+  if (data.test === null) throw new Error(`${dir}: no test.txt`);
+  const nU = data.users.size;
+  const nI = data.items.size;
+  const train = userItemCsr(data.train, nU, nI);
+  const test = userItemCsr(data.test, nU, nI);
+  ctx.log(`gowalla: ${nU} users × ${nI} items, ${train.indices.length} train interactions; load ${load()}`);
+
+  if (ctx.args.includes("--spmm")) {
+    const g = buildBipartiteGraph(data.train, nU, nI);
+    const x = Float32Array.from({ length: g.nNodes * 64 }, (_, t) => ((t * 7919) % 13) * 0.01);
+    const out = new Float32Array(x.length);
+    for (const kernel of ["auto", "js"] as const) {
+      const p = new Propagation(g, 64, 3, { kernel });
+      p.runInto(x, out); // warm-up
+      const reps = 3;
+      const t0 = performance.now();
+      for (let r = 0; r < reps; r++) p.runInto(x, out);
+      const s = (performance.now() - t0) / 1000 / reps;
+      ctx.emit({
+        suite: "gcn",
+        dataset: "gowalla",
+        model: `propagation-${p.kernel}`,
+        params: { dim: 64, layers: 3, nnz: g.indices.length },
+        metrics: {},
+        seconds: { propagation: s },
+        peakRssMB: peakRssMB(),
+        extra: { gflops: (2 * 3 * g.indices.length * 64) / s / 1e9, loadavg: load() },
+      });
+    }
+  }
+
+  if (ctx.args.includes("--throughput")) {
+    // PinSage pieces on their own: importance neighbours, sampler, full-graph inference
+    const g = buildBipartiteGraph(data.train, nU, nI);
+    const core = new PinSageCore({ dim: 64, layers: 2, topT: 10 });
+    const rng = new Rng(1);
+    let t0 = performance.now();
+    core.prepareGraph(g, rng);
+    const walkSeconds = (performance.now() - t0) / 1000;
+    core.table = Float32Array.from({ length: g.nNodes * 64 }, () => 0.1 * rng.normal());
+    core.conv = new GraphConv(64, 64, 2, rng);
+    t0 = performance.now();
+    core.inferAll();
+    const inferSeconds = (performance.now() - t0) / 1000;
+    const scratch = new SubgraphScratch(g.nNodes, 10);
+    const sampler = fixedNeighbors((core.importance as Importance).neighbors);
+    const batch = new Int32Array(512);
+    let sub0 = 0;
+    t0 = performance.now();
+    const reps = 50;
+    for (let r = 0; r < reps; r++) {
+      for (let i = 0; i < batch.length; i++) batch[i] = rng.int(g.nNodes);
+      sub0 += sampleSubgraph(batch, batch.length, 2, sampler, rng, scratch).layers[0].length;
+    }
+    const sampleSeconds = (performance.now() - t0) / 1000;
+    ctx.emit({
+      suite: "gcn",
+      dataset: "gowalla",
+      model: "pinsage-throughput",
+      params: { dim: 64, hidden: 64, layers: 2, topT: 10, walkSteps: 200, restart: 0.5, sampleBatch: 512 },
+      metrics: {},
+      seconds: { importanceNeighbors: walkSeconds, fullGraphInference: inferSeconds },
+      peakRssMB: peakRssMB(),
+      extra: {
+        nodes: g.nNodes,
+        subgraphsPerSec: reps / sampleSeconds,
+        targetsPerSec: (reps * batch.length) / sampleSeconds,
+        meanS0: sub0 / reps,
+        loadavg: load(),
+      },
+    });
+  }
+
+  const onlyTimings = ctx.args.includes("--throughput") || ctx.args.includes("--spmm");
+  const models = arg(ctx.args, "models", onlyTimings ? "" : "lightgcn")
+    .split(",")
+    .filter((m) => m !== "");
+  const evalEvery = Number(arg(ctx.args, "eval-every", "1"));
+  for (const name of models) {
+    const bpr = name.endsWith("-bpr");
+    const conv = name.startsWith("pinsage") || name.startsWith("graphsage");
+    const epochs = Number(arg(ctx.args, "epochs", bpr ? "50" : conv ? "5" : "12"));
+    const o: LightGcnModelOptions & PinSageModelOptions = {
+      epochs,
+      layers: Number(arg(ctx.args, "layers", conv ? "2" : "3")),
+      batchSize: Number(arg(ctx.args, "batch", bpr ? "2048" : conv ? "4096" : "8192")),
+      lr: Number(arg(ctx.args, "lr", bpr ? "0.001" : conv ? "0.005" : "0.01")),
+      ...(conv
+        ? { topT: Number(arg(ctx.args, "topt", "10")), fanout: Number(arg(ctx.args, "topt", "10")) }
+        : {}),
+      ...(bpr
+        ? { loss: "bpr" as const, l2: Number(arg(ctx.args, "l2", "0")) }
+        : {
+            nGlobal: Number(arg(ctx.args, "nglobal", "1024")),
+            inBatch: arg(ctx.args, "inbatch", "0") === "1",
+            temperature: Number(arg(ctx.args, "tau", "0.1")),
+          }),
+    };
+    let pairs = 0;
+    let seconds = 0;
+    let best = { epoch: 0, recall: 0, ndcg: 0 };
+    const Model = name.startsWith("pinsage") ? PinSage : name.startsWith("graphsage") ? GraphSage : LightGcn;
+    const m: EmbeddingModel = new Model({
+      ...o,
+      progressEverySec: 30,
+      onProgress: (p) =>
+        ctx.log(
+          `${name} epoch ${p.epoch}: ${p.done}/${p.total}, ${p.samplesPerSec.toFixed(0)} positives/s, loss ${p.loss.toFixed(4)}`,
+        ),
+      onEpoch: async (e) => {
+        pairs += Math.round(e.samplesPerSec * e.seconds);
+        seconds += e.seconds;
+        if (e.epoch % evalEvery !== 0 && e.epoch !== epochs) return undefined;
+        const v = e.vectors();
+        const r = await evaluateEmbeddings({ dim: v.dim, users: v.queries, items: v.items }, train, test, {
+          ks: [20],
+        });
+        const rec = { epoch: e.epoch, recall: r.metrics["recall@20"], ndcg: r.metrics["ndcg@20"] };
+        if (rec.recall > best.recall) best = rec;
+        ctx.log(
+          `${name} epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, ${e.seconds.toFixed(1)} s, R@20 ${rec.recall.toFixed(4)} N@20 ${rec.ndcg.toFixed(4)}, load ${load()}`,
+        );
+        return rec.recall;
+      },
+    });
+    await m.fit(data);
+    let inference = 0;
+    if (conv) {
+      // full-graph inference over all 70,839 nodes, timed on its own (Code 5-10..5-12)
+      const enc = (m as unknown as { recipe: { item: { exportAll(): Float32Array } } }).recipe.item;
+      const ti = performance.now();
+      enc.exportAll();
+      inference = (performance.now() - ti) / 1000;
+      ctx.log(`${name}: full-graph inference ${inference.toFixed(1)} s, load ${load()}`);
+    }
+    const t0 = performance.now();
+    const r = await evaluateEmbeddings(m.embeddings(), train, test, { ks: [20, 100] });
+    ctx.emit({
+      suite: "gcn",
+      dataset: "gowalla",
+      model: name,
+      params: m.params(),
+      metrics: {
+        "recall@20": r.metrics["recall@20"],
+        "ndcg@20": r.metrics["ndcg@20"],
+        "recall@100": r.metrics["recall@100"],
+      },
+      seconds: { train: seconds, eval: (performance.now() - t0) / 1000, ...(conv ? { inference } : {}) },
+      peakRssMB: peakRssMB(),
+      extra: {
+        positivesPerSec: Math.round(pairs / Math.max(seconds, 1e-9)),
+        epochs: m.report?.history.length,
+        bestEpoch: m.report?.bestEpoch,
+        loadavg: load(),
+      },
+    });
+  }
+}

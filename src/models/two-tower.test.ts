@@ -1,0 +1,310 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { synthesize } from "../data/synthetic.ts";
+import type { Encoder, EncoderContext } from "../encoders/types.ts";
+import * as losses from "../losses/index.ts";
+import { Rng } from "../math/rng.ts";
+import * as negatives from "../negatives/index.ts";
+import * as positives from "../positives/index.ts";
+import { sgd } from "../train/optimizers/sgd.ts";
+import { trainTwoTower } from "../train/two-tower.ts";
+import { TwoTower, twoTowerRecipe } from "./two-tower.ts";
+
+const data = synthesize({ seed: 3, nUsers: 60, nItems: 40 });
+
+test("two-tower: decoupling — an item's vector does not depend on the user side or on the batch", () => {
+  const r = twoTowerRecipe({ dim: 8, embDim: 4, layers: [6], pooling: "attention" });
+  const ctx = (nRows: number): EncoderContext => ({
+    nRows,
+    rng: new Rng(1),
+    data,
+    bags: null,
+    optimizer: sgd({ lr: 0.1 }),
+    sharedMemory: false,
+  });
+  r.query.prepare(ctx(data.users.size));
+  r.item.prepare(ctx(data.items.size));
+  const d = 8;
+  const alone = new Float32Array(d);
+  r.item.forwardInto(Int32Array.of(7), 1, alone);
+  const users = new Float32Array(3 * d);
+  r.query.forwardInto(Int32Array.of(0, 5, 9), 3, users);
+  const inBatch = new Float32Array(4 * d);
+  r.item.forwardInto(Int32Array.of(3, 7, 1, 7), 4, inBatch);
+  r.query.forwardInto(Int32Array.of(11, 12), 2, users);
+  const again = new Float32Array(d);
+  r.item.forwardInto(Int32Array.of(7), 1, again);
+  assert.deepEqual(inBatch.slice(d, 2 * d), alone);
+  assert.deepEqual(inBatch.slice(3 * d, 4 * d), alone);
+  assert.deepEqual(again, alone);
+  // the user side really does depend on its input
+  assert.notDeepEqual(users.slice(0, d), users.slice(d, 2 * d));
+});
+
+/** An id table that records what the loop hands it: outputs and the gradients it receives. */
+class Recording implements Encoder {
+  readonly name = "recording";
+  readonly table = null;
+  vecs = new Float32Array(0);
+  grad = new Float64Array(0);
+  constructor(readonly dim: number) {}
+  prepare(c: EncoderContext): void {
+    const rng = new Rng(c.nRows * 7 + 1);
+    this.vecs = new Float32Array(c.nRows * this.dim).map(() => rng.normal());
+    this.grad = new Float64Array(c.nRows * this.dim);
+  }
+  forwardInto(ids: Int32Array, n: number, out: Float32Array): void {
+    for (let i = 0; i < n; i++)
+      out.set(this.vecs.subarray(ids[i] * this.dim, (ids[i] + 1) * this.dim), i * this.dim);
+  }
+  backward(ids: Int32Array, n: number, dOut: Float32Array): void {
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < this.dim; j++) this.grad[ids[i] * this.dim + j] += dOut[i * this.dim + j];
+  }
+  exportAll(): Float32Array {
+    return this.vecs.slice();
+  }
+  parameters(): Float32Array[] {
+    return [this.vecs];
+  }
+}
+
+test("two-tower loop: in-batch softmax (cosine, τ, −log Q, accidental hits) and its gradient vs a direct reference", async () => {
+  // 6 pairs, one batch; item 2 is the target of three rows (accidental hits); counts-based Q
+  const q = Int32Array.of(0, 1, 2, 3, 4, 0);
+  const t = Int32Array.of(2, 0, 2, 1, 3, 2);
+  const tau = 0.2;
+  const d = 3;
+  const qt = new Recording(d);
+  const it = new Recording(d);
+  const recipe = {
+    positives: positives.pairs({ q, t, nQueries: 5, nTargets: 4 }),
+    negatives: negatives.inBatch(),
+    query: qt,
+    item: it,
+    loss: losses.softmax({
+      transforms: [
+        losses.transforms.temperature(tau),
+        losses.transforms.logQ(),
+        losses.transforms.accidentalHits(),
+      ],
+    }),
+    score: "cosine" as const,
+  };
+  const { report } = await trainTwoTower(recipe, data, {
+    epochs: 1,
+    batchSize: 16,
+    optimizer: sgd({ lr: 0.1 }),
+  });
+  const counts = [1, 1, 3, 1];
+  const logQ = counts.map((c) => Math.log(c / 6));
+  // reference in float64 over the tables, pairs in any order (the loss is a mean over rows)
+  const U0 = Float64Array.from(qt.vecs);
+  const V0 = Float64Array.from(it.vecs);
+  const loss = (U: Float64Array, V: Float64Array): number => {
+    const unit = (X: Float64Array, r: number) => {
+      const v = Array.from(X.subarray(r * d, (r + 1) * d));
+      const nrm = Math.hypot(...v);
+      return v.map((x) => x / nrm);
+    };
+    let L = 0;
+    for (let i = 0; i < q.length; i++) {
+      const u = unit(U, q[i]);
+      const logits: number[] = [];
+      let pos = 0;
+      for (let j = 0; j < q.length; j++) {
+        if (j !== i && t[j] === t[i]) continue; // accidental hit
+        const v = unit(V, t[j]);
+        const s = (u[0] * v[0] + u[1] * v[1] + u[2] * v[2]) / tau - logQ[t[j]];
+        logits.push(s);
+        if (j === i) pos = s;
+      }
+      const mx = Math.max(...logits);
+      L += -pos + mx + Math.log(logits.reduce((a, s) => a + Math.exp(s - mx), 0));
+    }
+    return L / q.length;
+  };
+  assert.ok(
+    Math.abs(report.history[0].loss - loss(U0, V0)) < 1e-4,
+    `loss ${report.history[0].loss} vs ${loss(U0, V0)}`,
+  );
+  const fdCheck = (X: Float64Array, grad: Float64Array, which: string) => {
+    for (let e = 0; e < X.length; e++) {
+      const h = 1e-5;
+      const up = Float64Array.from(X);
+      const dn = Float64Array.from(X);
+      up[e] += h;
+      dn[e] -= h;
+      const g =
+        which === "U" ? (loss(up, V0) - loss(dn, V0)) / (2 * h) : (loss(U0, up) - loss(U0, dn)) / (2 * h);
+      assert.ok(Math.abs(g - grad[e]) < 1e-4, `${which}[${e}]: loop ${grad[e]}, reference ${g}`);
+    }
+  };
+  fdCheck(U0, qt.grad, "U");
+  fdCheck(V0, it.grad, "V");
+});
+
+test("mixed negatives: Q is the |B|:|B'| mixture of in-batch and global Q and sums to 1 over the catalogue", () => {
+  const nItems = 6;
+  const counts = Float64Array.of(5, 1, 0, 2, 8, 4);
+  const nGlobal = 10;
+  const m = negatives.mixed({
+    global: negatives.popularity({ power: 0.5, smoothing: 1, shared: true, count: nGlobal }),
+    nGlobal,
+  });
+  m.prepare({ nItems, counts, batchesPerEpoch: 3 });
+  const rows = 4;
+  const req = { rows, queryIds: new Int32Array(rows), posIds: Int32Array.of(0, 4, 4, 5), step: 0 };
+  m.sampleInto(new Rng(1), req, new Int32Array(nGlobal));
+  m.observe(req);
+  const ids = Int32Array.from({ length: nItems }, (_, i) => i);
+  const lq = new Float32Array(nItems);
+  m.logQInto(ids, nItems, lq, 0);
+  const total = counts.reduce((a, b) => a + b, 0);
+  const g = Array.from(counts, (c) => Math.sqrt(c + 1));
+  const gTotal = g.reduce((a, b) => a + b, 0);
+  let sum = 0;
+  for (let i = 0; i < nItems; i++) {
+    const want =
+      (rows / (rows + nGlobal)) * (counts[i] / total) + (nGlobal / (rows + nGlobal)) * (g[i] / gTotal);
+    assert.ok(Math.abs(Math.exp(lq[i]) - want) < 1e-6, `item ${i}: ${Math.exp(lq[i])} vs ${want}`);
+    sum += Math.exp(lq[i]);
+  }
+  assert.ok(Math.abs(sum - 1) < 1e-6, `ΣQ = ${sum}`);
+});
+
+test("streaming frequency estimator (Yi et al.): gaps converge to 1/p on a stream with known rates", () => {
+  const s = negatives.inBatch({ estimator: "streaming", alpha: 0.01, warmStart: false });
+  const nItems = 5;
+  const p = [0.5, 0.2, 0.1, 0.05, 0.02]; // chance that an item appears in a batch
+  s.prepare({ nItems, counts: new Float64Array(nItems), batchesPerEpoch: 100 });
+  const rng = new Rng(9);
+  const rows = 8;
+  const posIds = new Int32Array(rows);
+  for (let step = 0; step < 20000; step++) {
+    let n = 0;
+    for (let y = 0; y < nItems; y++) if (rng.next() < p[y]) posIds[n++] = y;
+    if (n === 0) continue;
+    // pad rows beyond n with the first item seen (counted once per step, so it changes nothing)
+    for (let r = n; r < rows; r++) posIds[r] = posIds[0];
+    s.observe({ rows, queryIds: new Int32Array(rows), posIds, step });
+  }
+  const lq = new Float32Array(nItems);
+  s.logQInto(
+    Int32Array.from({ length: nItems }, (_, i) => i),
+    nItems,
+    lq,
+    0,
+  );
+  for (let y = 0; y < nItems; y++) {
+    const perStep = Math.exp(lq[y]) * rows; // Q·rows = 1/δ ≈ p
+    assert.ok(
+      Math.abs(perStep - p[y]) < 0.2 * p[y],
+      `item ${y}: estimated ${perStep.toFixed(4)}, true ${p[y]}`,
+    );
+  }
+});
+
+test("two-tower model: fits, serves unseen users online, save/load round-trips", async () => {
+  const m = new TwoTower({ epochs: 2, batchSize: 64, dim: 8, embDim: 4, layers: [8], idDropout: 0.3 });
+  await m.fit({ ...data, test: null });
+  const e = m.embeddings();
+  assert.equal(e.items.length, data.items.size * 8);
+  assert.ok(m.report !== null && Number.isFinite(m.report.history[1].loss));
+  // an unseen user: no id, a short history and an attribute
+  const field = [...data.userAttributes.keys()][0];
+  const value = data.userAttributes.get(field)?.vocab.id(0) as string;
+  const feats = { history: [1, 2, 3], attributes: { [field]: [value] } };
+  const a = m.recommendFor(feats, 5, [1, 2, 3]);
+  assert.equal(a.counts[0], 5);
+  for (let j = 0; j < 5; j++) assert.ok(![1, 2, 3].includes(a.ids[j]));
+  const b = m.recommendFor({ history: [30, 31, 32] }, 5);
+  assert.notDeepEqual(Array.from(a.ids), Array.from(b.ids));
+  const dir = await mkdtemp(join(tmpdir(), "rk-two-tower-"));
+  try {
+    await m.save(dir);
+    const l = await TwoTower.load(dir);
+    assert.deepEqual(l.embeddings().items, e.items);
+    assert.deepEqual(l.userVector(feats), m.userVector(feats));
+    assert.deepEqual(
+      Array.from(l.recommendFromItems(Int32Array.of(4, 5), 5).ids),
+      Array.from(m.recommendFromItems(Int32Array.of(4, 5), 5).ids),
+    );
+    assert.deepEqual(
+      Array.from(l.recommend(Int32Array.of(0, 1), 5).ids),
+      Array.from(m.recommend(Int32Array.of(0, 1), 5).ids),
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("two-tower model: i2i and u2u scenarios train from the same API", async () => {
+  const i2i = new TwoTower({ scenario: "i2i", epochs: 1, batchSize: 64, dim: 8, embDim: 4, layers: [8] });
+  await i2i.fit({ ...data, test: null });
+  assert.equal(i2i.recommendFromItems(Int32Array.of(1, 2), 4).counts[0], 4);
+  const r = twoTowerRecipe({ scenario: "u2u", dim: 8, embDim: 4, layers: [8] });
+  const { report, info } = await trainTwoTower(r, data, { epochs: 1, batchSize: 32 });
+  assert.equal(info.nQueries, 2 * data.users.size);
+  assert.ok(Number.isFinite(report.history[0].loss));
+});
+
+test("two-tower model: optional hard negatives are drawn from the given source", async () => {
+  let calls = 0;
+  const m = new TwoTower({
+    epochs: 1,
+    batchSize: 64,
+    dim: 8,
+    embDim: 4,
+    layers: [8],
+    hard: (_q, pos) => {
+      calls++;
+      return (pos + 1) % data.items.size;
+    },
+  });
+  await m.fit({ ...data, test: null });
+  assert.ok(calls > 0, "the hard-negative source was never asked");
+  assert.ok(m.report !== null && Number.isFinite(m.report.history[0].loss));
+});
+
+test("two-tower loop: mixed negatives from the item-vector cache score like fresh ones, without item gradients", async () => {
+  const q = Int32Array.of(0, 1, 2, 3, 4, 0);
+  const t = Int32Array.of(2, 0, 2, 1, 3, 5);
+  const run = async (negativeCache: boolean) => {
+    const qt = new Recording(3);
+    const it = new Recording(3);
+    const recipe = {
+      positives: positives.pairs({ q, t, nQueries: 5, nTargets: 8 }),
+      negatives: negatives.mixed({ global: negatives.uniform({ count: 4, shared: true }), nGlobal: 4 }),
+      query: qt,
+      item: it,
+      loss: losses.softmax({
+        transforms: [
+          losses.transforms.temperature(0.5),
+          losses.transforms.logQ(),
+          losses.transforms.accidentalHits(),
+        ],
+      }),
+      score: "cosine" as const,
+    };
+    const { report } = await trainTwoTower(recipe, data, {
+      epochs: 1,
+      batchSize: 16,
+      negativeCache,
+      seed: 3,
+    });
+    return { loss: report.history[0].loss, qGrad: qt.grad, iGrad: it.grad, path: report.path };
+  };
+  const cached = await run(true);
+  const fresh = await run(false);
+  assert.equal(cached.path, "two-tower(cached negatives)");
+  assert.ok(Math.abs(cached.loss - fresh.loss) < 1e-6, `${cached.loss} vs ${fresh.loss}`);
+  for (let e = 0; e < cached.qGrad.length; e++) assert.ok(Math.abs(cached.qGrad[e] - fresh.qGrad[e]) < 1e-6);
+  // items that are only sampled negatives (never positives) get gradient only without the cache
+  const onlyNeg = [4, 6, 7].filter((i) => fresh.iGrad.subarray(i * 3, i * 3 + 3).some((g) => g !== 0));
+  assert.ok(onlyNeg.length > 0, "no global negative drawn among items 4, 6, 7");
+  for (const i of onlyNeg) assert.deepEqual(Array.from(cached.iGrad.subarray(i * 3, i * 3 + 3)), [0, 0, 0]);
+});

@@ -1,0 +1,451 @@
+/**
+ * Two-tower retrieval (spec §5.5; YouTube RecSys'16, Yi et al. RecSys'19, Yang et al. WWW'20):
+ * a user tower over id, attributes and the behaviour sequence and an item tower over id and
+ * attributes (encoders/tower.ts), trained by in-batch softmax with τ and −log Q (5-30), optionally
+ * mixed with shared global negatives scored from an item-vector cache (5-31/5-32), accidental
+ * hits removed, cosine or dot (train/two-tower.ts). Serving: every item vector is exported for the
+ * ANN index; a user vector comes from the user tower, so a user unseen in training gets one from
+ * her recent items and attributes (`recommendFromItems`, `userVector`).
+ *
+ * Scenarios from one API: "u2i" (user → item), "i2i" (item → next item of the same session or
+ * user history, both towers item-side), "u2u" (`twoTowerRecipe` only: one half of a user's
+ * history → the other half).
+ */
+
+import type { Activation } from "../encoders/dense.ts";
+import { historyCsr, Tower, type TowerOptions, type TowerShape, tower } from "../encoders/tower.ts";
+import { assert } from "../errors.ts";
+import { readArtifact, writeArtifact } from "../io/artifact.ts";
+import * as losses from "../losses/index.ts";
+import { Gemm } from "../math/gemm-wasm.ts";
+import { Rng } from "../math/rng.ts";
+import { TopK, TopKHeap, topKRowInto } from "../math/topk.ts";
+import * as negatives from "../negatives/index.ts";
+import * as positives from "../positives/index.ts";
+import type { PositiveSource } from "../positives/types.ts";
+import { adam } from "../train/optimizers/adam.ts";
+import type { Recipe, TrainOptions } from "../train/recipe.ts";
+import { exportVectors } from "../train/trainer.ts";
+import { trainTwoTower } from "../train/two-tower.ts";
+import type { Dataset } from "../types.ts";
+import { EmbeddingModel } from "./embedding-model.ts";
+
+export type TwoTowerScenario = "u2i" | "i2i" | "u2u";
+
+export interface TwoTowerOptions extends TrainOptions {
+  /** Default "u2i". */
+  readonly scenario?: TwoTowerScenario;
+  /** Output vector size. Default 64. */
+  readonly dim?: number;
+  /** Feature embedding width. Default 32. */
+  readonly embDim?: number;
+  /** Hidden widths of both towers. Default [128]. */
+  readonly layers?: readonly number[];
+  readonly activation?: Activation;
+  /** User-side attribute fields (default all). */
+  readonly userAttributes?: readonly string[];
+  /** Item-side attribute fields (default all). */
+  readonly itemAttributes?: readonly string[];
+  /** Behaviour-sequence pooling of the user tower: "mean" (default), "attention" or "none". */
+  readonly pooling?: "mean" | "attention" | "none";
+  /** Attention query: "profile" (default) or "last". */
+  readonly attentionQuery?: "profile" | "last";
+  /** Most recent items in the user tower's history. Default 50. */
+  readonly maxHistory?: number;
+  /** Embed the user id (default true). */
+  readonly userId?: boolean;
+  /** Probability of zeroing the user-id block in training. Default 0. */
+  readonly idDropout?: number;
+  /** τ. Default 0.1. */
+  readonly temperature?: number;
+  /** Subtract log Q. Default true. */
+  readonly logQ?: boolean;
+  /** Q of the in-batch part: "counts" (default) or "streaming" (Yi et al.). */
+  readonly estimator?: "counts" | "streaming";
+  /** "in-batch" (default) or "mixed" (in-batch + `nGlobal` shared global negatives). */
+  readonly negatives?: "in-batch" | "mixed";
+  /** Global negatives per batch under "mixed". Default 1024. */
+  readonly nGlobal?: number;
+  /** b of the global negatives' popularity^b (0 = uniform, default). */
+  readonly globalPower?: number;
+  /** Score global negatives from the item-vector cache (default true). */
+  readonly negativeCache?: boolean;
+  readonly cacheRefresh?: number;
+  /** Remove accidental hits (default true). */
+  readonly accidentalHits?: boolean;
+  /** "cosine" (default) or "dot". */
+  readonly score?: "cosine" | "dot";
+  /** Adam learning rate (default 0.003) and L2. */
+  readonly lr?: number;
+  readonly l2?: number;
+  /** Optional hard negatives (library only): per-row easy uniform negatives + this source at 100:1. */
+  readonly hard?: negatives.HardNegativeSource;
+}
+
+const SAVED = [
+  "scenario",
+  "dim",
+  "embDim",
+  "layers",
+  "activation",
+  "userAttributes",
+  "itemAttributes",
+  "pooling",
+  "attentionQuery",
+  "maxHistory",
+  "userId",
+  "idDropout",
+  "temperature",
+  "logQ",
+  "estimator",
+  "negatives",
+  "nGlobal",
+  "globalPower",
+  "negativeCache",
+  "cacheRefresh",
+  "accidentalHits",
+  "score",
+  "lr",
+  "l2",
+] as const;
+
+function towerOptions(o: TwoTowerOptions, which: "query" | "item"): TowerOptions {
+  const sc = o.scenario ?? "u2i";
+  const common = {
+    dim: o.dim ?? 64,
+    embDim: o.embDim ?? 32,
+    layers: o.layers ?? [128],
+    activation: o.activation,
+  };
+  if (sc === "u2u")
+    return { ...common, side: "user", id: false, attributes: [], history: { maxLen: o.maxHistory ?? 50 } };
+  if (which === "item" || sc === "i2i")
+    return { ...common, side: "item", attributes: o.itemAttributes, history: false };
+  const pooling = o.pooling ?? "mean";
+  return {
+    ...common,
+    side: "user",
+    id: o.userId ?? true,
+    attributes: o.userAttributes,
+    idDropout: o.idDropout,
+    history:
+      pooling === "none"
+        ? false
+        : { pooling, query: o.attentionQuery ?? "profile", maxLen: o.maxHistory ?? 50 },
+  };
+}
+
+/** I2I positives: consecutive distinct items of each user's time-ordered history (log order without time). */
+export function nextItemPairs(data: Dataset): PositiveSource {
+  const h = historyCsr(data, data.users.size);
+  const q: number[] = [];
+  const t: number[] = [];
+  for (let u = 0; u < h.nRows; u++) {
+    for (let e = h.offsets[u] + 1; e < h.offsets[u + 1]; e++) {
+      if (h.indices[e - 1] === h.indices[e]) continue;
+      q.push(h.indices[e - 1]);
+      t.push(h.indices[e]);
+    }
+  }
+  const n = data.items.size;
+  return positives.pairs({
+    q: Int32Array.from(q),
+    t: Int32Array.from(t),
+    nQueries: n,
+    nTargets: n,
+    querySpace: "items",
+  });
+}
+
+/** The two-tower recipe: towers, positives of the scenario, in-batch/mixed negatives, softmax with τ, −log Q, accidental hits. */
+export function twoTowerRecipe(o: TwoTowerOptions, data?: Dataset): Recipe {
+  const sc = o.scenario ?? "u2i";
+  assert(
+    sc === "u2i" || sc === "i2i" || sc === "u2u",
+    () => `two-tower: scenario must be u2i, i2i or u2u, got "${sc}"`,
+  );
+  const mode = o.negatives ?? "in-batch";
+  assert(
+    mode === "in-batch" || mode === "mixed",
+    () => `two-tower: negatives must be "in-batch" or "mixed", got "${mode}"`,
+  );
+  const ib = { estimator: o.estimator ?? "counts" } as const;
+  let sampler: negatives.NegativeSampler;
+  if (o.hard !== undefined)
+    sampler = negatives.hard({ easy: negatives.uniform({ count: 8 }), source: o.hard, ratio: 100 });
+  else if (mode === "mixed")
+    sampler = negatives.mixed({
+      global: negatives.popularity({
+        power: o.globalPower ?? 0,
+        smoothing: 1,
+        shared: true,
+        count: o.nGlobal ?? 1024,
+      }),
+      nGlobal: o.nGlobal ?? 1024,
+      inBatch: ib,
+    });
+  else sampler = negatives.inBatch(ib);
+  const ts = [losses.transforms.temperature(o.temperature ?? 0.1)];
+  if (o.logQ ?? true) ts.push(losses.transforms.logQ());
+  if (o.accidentalHits ?? true) ts.push(losses.transforms.accidentalHits());
+  let pos: PositiveSource;
+  if (sc === "u2i") pos = positives.userItem();
+  else if (sc === "u2u") pos = positives.userSplit();
+  else {
+    assert(data !== undefined, () => "two-tower: the i2i scenario needs the dataset to build its pairs");
+    pos = nextItemPairs(data);
+  }
+  return {
+    positives: pos,
+    negatives: sampler,
+    query: tower(towerOptions(o, "query")),
+    item: tower(towerOptions(o, "item")),
+    loss: losses.softmax({ transforms: ts }),
+    score: o.score ?? "cosine",
+  };
+}
+
+export class TwoTower extends EmbeddingModel {
+  private userTower: Tower | null = null;
+  private itemTower: Tower | null = null;
+  private vocabs: Record<string, string[]> = {};
+  /** i2i: the query tower's vector of every item (a user is the mean over her history). */
+  private queryItemVecs: Float32Array | null = null;
+  private serveGemm = new Gemm();
+
+  constructor(private readonly o: TwoTowerOptions = {}) {
+    const given: Record<string, unknown> = {};
+    for (const k of SAVED) if (o[k] !== undefined) given[k] = o[k];
+    const { epochs, batchSize, seed, patience, lrDecay } = o;
+    super(
+      null,
+      {
+        epochs: epochs ?? 10,
+        batchSize: batchSize ?? 1024,
+        seed: seed ?? 42,
+        patience: patience ?? Number.POSITIVE_INFINITY,
+        lrDecay: lrDecay ?? 1,
+        kind: "two-tower",
+      },
+      given,
+    );
+    assert(
+      (o.scenario ?? "u2i") !== "u2u",
+      () => "two-tower: the u2u scenario is available through twoTowerRecipe/trainTwoTower",
+    );
+  }
+
+  override params(): Record<string, unknown> {
+    return { ...this.given, epochs: this.opts.epochs, batchSize: this.opts.batchSize, seed: this.opts.seed };
+  }
+
+  override async fit(data: Dataset): Promise<this> {
+    const o = this.o;
+    const recipe = twoTowerRecipe(o, data);
+    const { report, info } = await trainTwoTower(recipe, data, {
+      ...o,
+      epochs: o.epochs ?? 10,
+      batchSize: o.batchSize ?? 1024,
+      optimizer: o.optimizer ?? adam({ lr: o.lr ?? 0.003, l2: o.l2 ?? 0 }),
+    });
+    this.report = report;
+    this.userTower = recipe.query as Tower;
+    this.itemTower = recipe.item as Tower;
+    const v = exportVectors(recipe);
+    this.dim = v.dim;
+    this.nItems = info.nTargets;
+    this.nUsers = data.users.size;
+    this.itemVecs = v.items;
+    if (info.querySpace === "users") this.userVecs = v.queries;
+    else {
+      // i2i: a user is the query tower's view of her history, mean-pooled
+      const h = historyCsr(data, this.nUsers);
+      this.userVecs = new Float32Array(this.nUsers * this.dim);
+      for (let u = 0; u < this.nUsers; u++) {
+        const a = h.offsets[u];
+        const b = h.offsets[u + 1];
+        for (let e = a; e < b; e++)
+          for (let j = 0; j < this.dim; j++)
+            this.userVecs[u * this.dim + j] += v.queries[h.indices[e] * this.dim + j];
+      }
+      if (recipe.score === "cosine") for (let u = 0; u < this.nUsers; u++) this.normalize(this.userVecs, u);
+    }
+    this.queryItemVecs = info.querySpace === "items" ? v.queries : null;
+    this.vocabs = {};
+    if (this.scenario === "u2i")
+      for (const f of this.userTower.fieldNames) {
+        const fld = data.userAttributes.get(f);
+        if (fld !== undefined) this.vocabs[f] = [...fld.vocab.ids()];
+      }
+    return this;
+  }
+
+  private get scenario(): TwoTowerScenario {
+    return (this.given.scenario as TwoTowerScenario | undefined) ?? "u2i";
+  }
+
+  private normalize(x: Float32Array, r: number): void {
+    const d = this.dim;
+    let s = 0;
+    for (let j = 0; j < d; j++) s += x[r * d + j] ** 2;
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let j = 0; j < d; j++) x[r * d + j] *= inv;
+  }
+
+  /** The user tower's vector for raw features (u2i: id/attributes/history; attribute values as strings). */
+  userVector(f: {
+    id?: number;
+    attributes?: Record<string, readonly string[]>;
+    history?: ArrayLike<number>;
+  }): Float32Array {
+    const t = this.userTower;
+    assert(t !== null && this.dim > 0, () => "two-tower: call fit() or load() first", "RK_ERR_NOT_FITTED");
+    const attrs: Record<string, number[]> = {};
+    for (const [name, vals] of Object.entries(f.attributes ?? {})) {
+      const voc = this.vocabs[name];
+      assert(
+        voc !== undefined,
+        () => `two-tower: the user tower has no attribute "${name}"`,
+        "RK_ERR_INVALID_ARGUMENT",
+      );
+      attrs[name] = vals.map((v) => voc.indexOf(v)).filter((i) => i >= 0);
+    }
+    const out = new Float32Array(this.dim);
+    if (this.scenario === "i2i") {
+      // i2i: the mean of the query tower's vectors of the recent items
+      const qv = this.queryItemVecs as Float32Array;
+      const h = f.history ?? [];
+      for (let e = 0; e < h.length; e++) {
+        assert(
+          h[e] >= 0 && h[e] < this.nItems,
+          () => `two-tower: item ${h[e]} is outside [0, ${this.nItems})`,
+        );
+        for (let j = 0; j < this.dim; j++) out[j] += qv[h[e] * this.dim + j];
+      }
+    } else t.forwardFeatures([{ id: f.id ?? -1, attributes: attrs, history: f.history }], out);
+    if ((this.given.score ?? "cosine") === "cosine") this.normalize(out, 0);
+    return out;
+  }
+
+  /** Top-k for a user known only by her recent items (oldest first): the user tower, online. */
+  override recommendFromItems(recent: Int32Array, k: number, exclude?: Int32Array): TopK {
+    return this.recommendFor({ history: recent }, k, exclude);
+  }
+
+  /** Top-k for raw user features (unseen users included). */
+  recommendFor(
+    f: { id?: number; attributes?: Record<string, readonly string[]>; history?: ArrayLike<number> },
+    k: number,
+    exclude?: ArrayLike<number>,
+  ): TopK {
+    const q = this.userVector(f);
+    const scores = new Float32Array(this.nItems);
+    this.serveGemm.nt(q, 0, 1, this.itemVecs, 0, this.nItems, this.dim, scores, 0, this.nItems);
+    const ex = exclude === undefined ? null : Int32Array.from(new Set(Array.from(exclude))).sort();
+    const out = new TopK(1, k);
+    topKRowInto(scores, 0, this.nItems, ex, 0, ex === null ? 0 : ex.length, new TopKHeap(k), out, 0);
+    return out;
+  }
+
+  override async save(dir: string): Promise<void> {
+    const u = this.userTower;
+    const it = this.itemTower;
+    assert(
+      u !== null && it !== null && this.dim > 0,
+      () => "two-tower: call fit() first",
+      "RK_ERR_NOT_FITTED",
+    );
+    const files: Parameters<typeof writeArtifact>[2] = {
+      "users.npy": { npy: this.userVecs, shape: [this.nUsers, this.dim] },
+      "items.npy": { npy: this.itemVecs, shape: [this.nItems, this.dim] },
+    };
+    u.parameters().forEach((p, k) => {
+      files[`user-tower.${k}.npy`] = { npy: p, shape: [p.length] };
+    });
+    it.parameters().forEach((p, k) => {
+      files[`item-tower.${k}.npy`] = { npy: p, shape: [p.length] };
+    });
+    if (this.queryItemVecs !== null)
+      files["query-items.npy"] = { npy: this.queryItemVecs, shape: [this.nItems, this.dim] };
+    await writeArtifact(
+      dir,
+      {
+        type: this.kind,
+        params: this.params(),
+        meta: {
+          nUsers: this.nUsers,
+          nItems: this.nItems,
+          dim: this.dim,
+          report: this.report,
+          userTower: { shape: u.shape, nParams: u.parameters().length },
+          itemTower: { shape: it.shape, nParams: it.parameters().length },
+          vocabs: this.vocabs,
+        },
+      },
+      files,
+    );
+  }
+
+  static override async load(dir: string): Promise<TwoTower> {
+    const a = await readArtifact(dir, "two-tower");
+    const p = a.manifest.params as TwoTowerOptions;
+    const m = new TwoTower(p);
+    const meta = a.manifest.meta as {
+      nUsers: number;
+      nItems: number;
+      dim: number;
+      userTower: { shape: TowerShape; nParams: number };
+      itemTower: { shape: TowerShape; nParams: number };
+      vocabs: Record<string, string[]>;
+    };
+    const users = await a.npy("users.npy");
+    const items = await a.npy("items.npy");
+    assert(
+      users.data instanceof Float32Array && items.data instanceof Float32Array,
+      () => `${dir}: embeddings must be float32`,
+      "RK_ERR_ARTIFACT",
+    );
+    const restore = async (
+      which: "user" | "item",
+      side: "query" | "item",
+      info: { shape: TowerShape; nParams: number },
+    ) => {
+      const t = new Tower({ ...towerOptions(p, side), attributes: info.shape.fields.map((f) => f.name) });
+      const params: Float32Array[] = [];
+      for (let k = 0; k < info.nParams; k++) {
+        const x = await a.npy(`${which}-tower.${k}.npy`);
+        assert(
+          x.data instanceof Float32Array,
+          () => `${dir}: tower parameters must be float32`,
+          "RK_ERR_ARTIFACT",
+        );
+        params.push(x.data);
+      }
+      t.restore(info.shape, params, new Rng(0));
+      return t;
+    };
+    m.userTower = await restore("user", "query", meta.userTower);
+    m.itemTower = await restore("item", "item", meta.itemTower);
+    m.vocabs = meta.vocabs;
+    if ("query-items.npy" in a.manifest.files) {
+      const qi = await a.npy("query-items.npy");
+      assert(
+        qi.data instanceof Float32Array,
+        () => `${dir}: query-items.npy must be float32`,
+        "RK_ERR_ARTIFACT",
+      );
+      m.queryItemVecs = qi.data;
+    }
+    m.userVecs = users.data;
+    m.itemVecs = items.data;
+    m.nUsers = meta.nUsers;
+    m.nItems = meta.nItems;
+    m.dim = meta.dim;
+    return m;
+  }
+
+  /** Item vectors as served (for the ANN index: `index.add(model.itemVectors())`). */
+  itemVectors(): Float32Array {
+    return this.itemVecs;
+  }
+}
