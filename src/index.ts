@@ -83,6 +83,8 @@ export {
   registerModel,
 } from "./registry.ts";
 export * from "./serve/index.ts";
+export { type GcnLossOptions, gcnRecipe } from "./train/gcn-recipe.ts";
+export { type VisitRankBandOptions, visitRankBand } from "./train/graph-negatives.ts";
 export type { EpochInfo, ProgressInfo, Recipe, TrainOptions, TrainReport } from "./train/index.ts";
 export { exportVectors, optimizers, train } from "./train/index.ts";
 export { type TwoTowerTrainOptions, trainTwoTower } from "./train/two-tower.ts";

@@ -147,7 +147,8 @@ registerModel("mf-bpr", {
 });
 
 registerModel("mf-softmax", {
-  summary: "MF, softmax over in-batch + global negatives, cosine, τ, −log Q (spec §5.2, §5.5.4)",
+  summary:
+    "MF, spec §5.2 negative sampling: default CCL over 1024 shared uniform negatives, cosine; loss=softmax: in-batch + global, τ, −log Q",
   options: [
     "dim",
     "temperature",
@@ -234,7 +235,7 @@ const SGNS = ["dim", "window", "negatives", "power", "alpha", "minAlpha", "epoch
 
 registerModel("item2vec", {
   summary: "Item2Vec: skip-gram with negative sampling over sessions, Hogwild (spec §5.3.1)",
-  options: [...SGNS, "sample", "subsampleFormula", "minCount", "serve", "kernel"],
+  options: [...SGNS, "sample", "subsampleFormula", "minCount", "serve", "kernel", "style"],
   create: (o) => new Item2Vec(o as Item2VecOptions),
   load: (d) => Item2Vec.load(d),
 });
@@ -252,6 +253,7 @@ registerModel("airbnb", {
     "market",
     "marketNegatives",
     "kernel",
+    "style",
   ],
   create: (o) => new AirbnbEmbedding(o as AirbnbOptions),
   load: (d) => AirbnbEmbedding.load(d),
@@ -311,8 +313,21 @@ registerModel("lightgcn", {
 const GCN_LOSS = ["loss", "temperature", "nGlobal", "inBatch", "logQ", "score"];
 
 registerModel("pinsage", {
-  summary: "PinSage: random-walk importance neighbours, Code 5-7 convolution, sampled subgraphs (spec §5.6.2)",
-  options: ["dim", "hidden", "layers", "topT", "walk", ...GCN_LOSS, "lr", "l2", "initScale", ...TRAIN],
+  summary:
+    "PinSage: random-walk importance neighbours, Code 5-7 convolution, sampled subgraphs (spec §5.6.2)",
+  options: [
+    "dim",
+    "hidden",
+    "layers",
+    "topT",
+    "walk",
+    "hardNegatives",
+    ...GCN_LOSS,
+    "lr",
+    "l2",
+    "initScale",
+    ...TRAIN,
+  ],
   create: (o) => new PinSage(o as PinSageModelOptions),
   load: (d) => PinSage.load(d),
 });

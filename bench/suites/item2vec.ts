@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- item2vec [--epochs 5] [--workers 2] [--rounds 1] [--kernel wasm|js] [--no-peer] [--data DIR]`
+ * `npm run bench -- item2vec [--epochs 5] [--workers 2] [--rounds 1] [--kernel wasm|js]
+ * [--style gensim|word2vec] [--no-peer] [--data DIR]`
  *
  * Item2Vec throughput on the Gowalla LightGCN train sequences (each user's train items in file
  * order is one sentence; dim 64, window 5, 5 negatives, sample 1e-3, min count 1, 5 epochs),
@@ -13,6 +14,7 @@ import { loadLightGcn } from "../../src/data/lightgcn.ts";
 import { userItemCsr } from "../../src/data/matrix.ts";
 import { evaluateEmbeddings } from "../../src/eval/evaluate.ts";
 import { Item2Vec } from "../../src/models/item2vec.ts";
+import { sequencesOf } from "../../src/positives/sequences.ts";
 import type { BenchContext } from "../types.ts";
 import { arg, peakRssMB, runPeer } from "../util.ts";
 
@@ -22,10 +24,13 @@ export async function run(ctx: BenchContext): Promise<void> {
   const workers = Number(arg(ctx.args, "workers", "2"));
   const rounds = Number(arg(ctx.args, "rounds", "1"));
   const kernel = arg(ctx.args, "kernel", "wasm") === "js" ? "js" : "wasm";
+  // gensim 4's init and saturated-pair rule by default: like for like with the peer
+  const style = arg(ctx.args, "style", "gensim") === "word2vec" ? "word2vec" : "gensim";
   const peer = !ctx.args.includes("--no-peer");
   const data = await loadLightGcn(dir);
   const train = userItemCsr(data.train, data.users.size, data.items.size);
   const test = userItemCsr(data.test as NonNullable<typeof data.test>, data.users.size, data.items.size);
+  const seqs = sequencesOf(data.train); // users' items in file order, the sentences both sides train on
   for (let round = 0; round < rounds; round++) {
     const m = new Item2Vec({
       dim: 64,
@@ -36,19 +41,21 @@ export async function run(ctx: BenchContext): Promise<void> {
       workers,
       seed: 42 + round,
       kernel,
+      style,
     });
     const t0 = performance.now();
     await m.fit(data);
     const fitSec = (performance.now() - t0) / 1000;
     const tp = m.throughput as NonNullable<typeof m.throughput>;
-    // peer protocol: user query = sum of the last 20 train items' normalised vectors
+    // peer protocol: user query = sum of the normalised vectors of the last 20 train items in file
+    // order (the sentence order; the CSR's rows are sorted by item id, which is another set)
     const v = m.embeddings();
     const q = new Float32Array(v.users.length);
     for (let u = 0; u < data.users.size; u++) {
-      const b = train.offsets[u + 1];
-      const a = Math.max(train.offsets[u], b - 20);
+      const b = seqs.offsets[u + 1];
+      const a = Math.max(seqs.offsets[u], b - 20);
       for (let e = a; e < b; e++)
-        for (let j = 0; j < v.dim; j++) q[u * v.dim + j] += v.items[train.indices[e] * v.dim + j];
+        for (let j = 0; j < v.dim; j++) q[u * v.dim + j] += v.items[seqs.items[e] * v.dim + j];
     }
     const r = await evaluateEmbeddings({ dim: v.dim, users: q, items: v.items }, train, test, { ks: [20] });
     ctx.emit({

@@ -1,20 +1,27 @@
 /**
  * The recall service under load (issue 8): a 5-channel config trained on Gowalla (or a synthetic
  * dataset of Gowalla's size when $RECALLKIT_DATA/gowalla is absent), served by the real CLI
- * (`recallkit serve --config`) in a child process on 127.0.0.1, driven by autocannon from this
- * process over loopback. Phases: warm-up; a fixed 500 requests/s (target p99 ≤ 10 ms, zero
+ * (`recallkit serve --config`) in a child process on 127.0.0.1, driven over loopback by autocannon
+ * from this process and by an open-loop client process. Phases: warm-up; a fixed 500 requests/s (target p99 ≤ 10 ms, zero
  * errors); maximum throughput; then 500 requests/s again across two hot reloads (SIGHUP and
  * POST /admin/reload), which must fail no request.
  *
  * With `--redis URL` the service runs with `store: redis` (recent histories and the precomputed
- * lists read from Redis per request, published there at start).
+ * lists read from Redis per request, published there at start). `--artifacts DIR` trains into DIR
+ * once and reuses it later; `--server-root DIR` serves with the code of another checkout (the same
+ * artifacts, client and phases: an A/B of two versions under the same conditions).
  *
- *   npm run bench -- serve [--duration 10] [--rate 500] [--connections 16] [--live] [--redis URL] [--json] [--data-dir DIR]
+ * The paced phase's client is a separate small node process whose own CPU is reported
+ * (`paced.client_cpu_pct`), with the service's CPU per request (from its /metrics) and the time
+ * spent inside the service (`paced.service_p99_ms`), so a tail that comes from the shared 2-core
+ * machine can be told apart from one the service makes.
+ *
+ *   npm run bench -- serve [--duration 10] [--rate 500] [--connections 16] [--live] [--redis URL]
+ *     [--artifacts DIR] [--server-root DIR] [--json] [--data-dir DIR]
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { Agent, request as httpRequest } from "node:http";
 import { createRequire } from "node:module";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -68,11 +75,12 @@ async function startServer(
   configPath: string,
   port: number,
   log: (m: string) => void,
+  root: string,
 ): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     ["--import", "tsx", "src/cli/main.ts", "serve", "--config", configPath, "--port", String(port)],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RECALLKIT_WORKERS: "0" } },
+    { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RECALLKIT_WORKERS: "0" } },
   );
   child.stderr?.on("data", (d: Buffer) => log(`server: ${d.toString().trim()}`));
   await new Promise<void>((resolve, reject) => {
@@ -191,11 +199,21 @@ async function paced(
   return JSON.parse(out.trim().split("\n").pop() ?? "{}") as PacedResult;
 }
 
-/** The service's CPU seconds so far (its /metrics, process_cpu_seconds_total). */
-async function serverCpuSeconds(url: string): Promise<number> {
+/**
+ * From the service's /metrics: its CPU seconds so far, and its event-loop delay (max, p99, ms)
+ * since the previous scrape (prom-client resets the monitorEventLoopDelay histogram per scrape).
+ */
+async function serverStats(url: string): Promise<{ cpu: number; loopMaxMs: number; loopP99Ms: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const m = /^recallkit_process_cpu_seconds_total ([0-9.e+-]+)$/m.exec(text);
-  return m === null ? Number.NaN : Number(m[1]);
+  const get = (name: string) => {
+    const m = new RegExp(`^recallkit_${name} ([0-9.e+-]+)$`, "m").exec(text);
+    return m === null ? Number.NaN : Number(m[1]);
+  };
+  return {
+    cpu: get("process_cpu_seconds_total"),
+    loopMaxMs: get("nodejs_eventloop_lag_max_seconds") * 1000,
+    loopP99Ms: get("nodejs_eventloop_lag_p99_seconds") * 1000,
+  };
 }
 
 export async function run(ctx: BenchContext): Promise<void> {
@@ -281,7 +299,9 @@ export async function run(ctx: BenchContext): Promise<void> {
     },
   };
   const url = `http://127.0.0.1:${port}`;
-  const server = await startServer(configPath, port, ctx.log);
+  // --server-root DIR: serve with another checkout's code (A/B against a previous version).
+  const root = arg(ctx.args, "server-root", process.cwd());
+  const server = await startServer(configPath, port, ctx.log, root);
   const results: Record<string, CannonResult & { loadavg: string }> = {};
   try {
     const phase = async (
@@ -315,16 +335,18 @@ export async function run(ctx: BenchContext): Promise<void> {
       ),
     );
     const before = load();
-    const cpu0 = await serverCpuSeconds(url);
+    const s0 = await serverStats(url);
     const pf = await paced(url, "/v1/recall", rate, duration, bodiesFile);
-    const serverCpuUs = (((await serverCpuSeconds(url)) - cpu0) / pf.sent) * 1e6;
+    const s1 = await serverStats(url);
+    const serverCpuUs = ((s1.cpu - s0.cpu) / pf.sent) * 1e6;
     const pacedLoad = `${before} → ${load()}`;
     ctx.log(
-      `paced ${rate} req/s (open loop): ${pf.rps.toFixed(0)} req/s, p50 ${pf.p50} ms, p90 ${pf.p90} ms, p99 ${pf.p99} ms, max ${pf.max} ms, errors ${pf.errors}, non-2xx ${pf.non2xx}; in the service p50 ${pf.serviceP50} ms, p99 ${pf.serviceP99} ms; service CPU ${serverCpuUs.toFixed(0)} µs/request, client CPU ${pf.clientCpuPct}% of a core (load ${pacedLoad})`,
+      `paced ${rate} req/s (open loop): ${pf.rps.toFixed(0)} req/s, p50 ${pf.p50} ms, p90 ${pf.p90} ms, p99 ${pf.p99} ms, max ${pf.max} ms, errors ${pf.errors}, non-2xx ${pf.non2xx}; in the service p50 ${pf.serviceP50} ms, p99 ${pf.serviceP99} ms; service CPU ${serverCpuUs.toFixed(0)} µs/request, event-loop delay p99 ${s1.loopP99Ms.toFixed(1)} ms max ${s1.loopMaxMs.toFixed(1)} ms; client CPU ${pf.clientCpuPct}% of a core (load ${pacedLoad})`,
     );
     await phase("fixed", { seconds: duration, rate, conns: connections });
     await phase("max", { seconds: duration, conns: 32 });
     const reloads: string[] = [];
+    await serverStats(url); // resets the event-loop delay histogram
     await phase("reload", { seconds: duration, rate, conns: connections }, async () => {
       const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
       await wait((duration * 1000) / 4);
@@ -334,8 +356,11 @@ export async function run(ctx: BenchContext): Promise<void> {
       const r = await fetch(`${url}/admin/reload`, { method: "POST" });
       reloads.push(`POST /admin/reload → ${r.status} ${await r.text()}`);
     });
+    const reloadLoop = await serverStats(url);
     const ver = (await (await fetch(`${url}/v1/channels`)).json()) as { stateVersion: number };
-    ctx.log(`reloads: ${reloads.join("; ")}; state version now ${ver.stateVersion}`);
+    ctx.log(
+      `reloads: ${reloads.join("; ")}; state version now ${ver.stateVersion}; event-loop delay during the reload phase p99 ${reloadLoop.loopP99Ms.toFixed(1)} ms, max ${reloadLoop.loopMaxMs.toFixed(1)} ms`,
+    );
     const f = results.fixed;
     const m = results.max;
     const rl = results.reload;
@@ -361,6 +386,8 @@ export async function run(ctx: BenchContext): Promise<void> {
         "paced.service_p99_ms": pf.serviceP99,
         "paced.server_cpu_us_per_req": serverCpuUs,
         "paced.client_cpu_pct": pf.clientCpuPct,
+        "paced.eventloop_p99_ms": s1.loopP99Ms,
+        "paced.eventloop_max_ms": s1.loopMaxMs,
         "fixed.rps": f.requests.average,
         "fixed.p50_ms": f.latency.p50,
         "fixed.p99_ms": f.latency.p99,
@@ -373,6 +400,7 @@ export async function run(ctx: BenchContext): Promise<void> {
         "reload.p99_ms": rl.latency.p99,
         "reload.failed": rl.errors + rl.non2xx + rl.timeouts,
         "reload.stateVersion": ver.stateVersion,
+        "reload.eventloop_max_ms": reloadLoop.loopMaxMs,
       },
       seconds: { train: trainSec },
       peakRssMB: peakRssMB(),

@@ -153,14 +153,37 @@ async function loadGowalla(ctx: BenchContext): Promise<Dataset> {
 }
 
 async function runGowalla(ctx: BenchContext, speedOnly: boolean): Promise<void> {
-  const ds = await loadGowalla(ctx);
+  let ds = await loadGowalla(ctx);
+  // --rows N (speed probes): train on the first N rows of the log only
+  const rows = Number(arg(ctx.args, "rows", "0"));
+  if (rows > 0)
+    ds = {
+      ...ds,
+      train: subset(
+        ds.train,
+        Int32Array.from({ length: rows }, (_, e) => e),
+      ),
+    };
   const epochs = speedOnly ? 1 : Number(arg(ctx.args, "epochs", "10"));
   const extra = JSON.parse(arg(ctx.args, "options", "{}")) as TwoTowerOptions;
   const nU = ds.users.size;
   const nI = ds.items.size;
   const train = userItemCsr(ds.train, nU, nI);
   const test = userItemCsr(ds.test as Interactions, nU, nI);
-  const perEpoch: { epoch: number; seconds: number; samplesPerSec: number; recall20?: number }[] = [];
+  const perEpoch: {
+    epoch: number;
+    seconds: number;
+    samplesPerSec: number;
+    cpuSeconds: number;
+    samplesPerCpuSecond: number;
+    recall20?: number;
+  }[] = [];
+  // CPU time of the training loop (one thread), which a shared machine's load does not inflate
+  let cpuMark = process.cpuUsage();
+  const cpuSince = (m: NodeJS.CpuUsage) => {
+    const d = process.cpuUsage(m);
+    return (d.user + d.system) / 1e6;
+  };
   const t0 = performance.now();
   const m = new TwoTower({
     epochs,
@@ -173,15 +196,24 @@ async function runGowalla(ctx: BenchContext, speedOnly: boolean): Promise<void> 
         `epoch ${p.epoch} ${p.done}/${p.total} ${Math.round(p.samplesPerSec)}/s loss ${p.loss.toFixed(4)}`,
       ),
     onEpoch: async (e: EpochInfo) => {
-      const rec = { epoch: e.epoch, seconds: e.seconds, samplesPerSec: Math.round(e.samplesPerSec) };
+      const cpu = cpuSince(cpuMark);
+      const rec = {
+        epoch: e.epoch,
+        seconds: e.seconds,
+        samplesPerSec: Math.round(e.samplesPerSec),
+        cpuSeconds: Math.round(cpu * 10) / 10,
+        samplesPerCpuSecond: Math.round((e.samplesPerSec * e.seconds) / cpu),
+      };
       if (speedOnly) {
         perEpoch.push(rec);
+        cpuMark = process.cpuUsage();
         return undefined;
       }
       const v = e.vectors();
       const r = await evaluateEmbeddings({ dim: v.dim, users: v.queries, items: v.items }, train, test, {
         ks: [20],
       });
+      cpuMark = process.cpuUsage();
       perEpoch.push({ ...rec, recall20: r.metrics["recall@20"] });
       ctx.log(`epoch ${e.epoch}: recall@20 ${r.metrics["recall@20"].toFixed(4)} (${e.seconds.toFixed(1)} s)`);
       return r.metrics["recall@20"];

@@ -15,7 +15,17 @@
  * u·c ≈ log P(lt | ut) − log k − 0.75·log F(lt) + const (PMI minus the noise), which discounts
  * popularity; `prior: true` (default) adds back 0.75·log(1 + F(lt)) and the item's share of its
  * type, log((1 + n_i)/(n_lt + |lt|)), so the score ranks by ≈ log P(i | user type) — what a user
- * known only by attributes needs. `prior: false`: only ε·log(1 + n_i), a tie-break inside a type. Any user or item with attributes has a type, hence a vector: a user withheld
+ * known only by attributes needs.
+ *
+ * Cold start (ML-100k, BENCHMARKS.md): the cross of age band × gender × occupation has ~300
+ * values for ~900 users, so most types hold a handful of users and their vectors are noise; and a
+ * listing type (genre × era × popularity band) serves all its items alike. `minTypeUsers` backs
+ * rare types off to coarser ones (dropping fields from the end), `outputs: "items"` gives every
+ * item its own context vector (scored u·c_i + 0.75·log(1 + F(i)) ≈ log P(i | type)), and
+ * `positiveMin: 1` counts every rating as a booking (the test asks which items the user rates, and
+ * low ratings are still watches); with those the withheld users beat popularity, by about as much
+ * as popularity within the user's age band does. `userTokens: "fields"` (one token per field,
+ * summed: a naive-Bayes combination) was tried and is worse there. `prior: false`: only ε·log(1 + n_i), a tie-break inside a type. Any user or item with attributes has a type, hence a vector: a user withheld
  * from training is served from attributes alone (cold start); an unseen item falls in the
  * lowest popularity band of its genre × era.
  */

@@ -47,6 +47,11 @@ export interface Item2VecOptions {
   readonly seed?: number;
   /** SGNS arithmetic: "wasm" (SIMD, default where supported) or "js" (the reference kernel). */
   readonly kernel?: SgnsKernel;
+  /**
+   * "word2vec" (default): word2vec.c's init U(−0.5, 0.5)/dim and σ clamped where |f| ≥ 6;
+   * "gensim": gensim 4's init U(−1, 1)/dim and those pairs skipped (its Word2Vec, like for like).
+   */
+  readonly style?: "word2vec" | "gensim";
   /** Served vectors: "in" (syn0, word2vec's default) or "in+out" (syn0 + syn1neg: first-order co-occurrence too). Default "in". */
   readonly serve?: "in" | "in+out";
   /** Sequences to train on instead of cutting `data.train` (sessions, else users, by time). */
@@ -78,6 +83,7 @@ export function sgnsConfig(o: Item2VecOptions, extra: Partial<SgnsConfig> = {}):
     alpha: o.alpha ?? 0.025,
     minAlpha: o.minAlpha ?? 0.0001,
     epochs: o.epochs ?? 5,
+    style: o.style ?? "word2vec",
     ...extra,
   };
 }

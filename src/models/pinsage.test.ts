@@ -38,3 +38,38 @@ for (const name of ["pinsage", "graphsage"]) {
     }
   });
 }
+
+test("visit-rank band hard negatives: items of the query's ranking within [from, to)", async () => {
+  const { PinSageCore } = await import("../encoders/pinsage.ts");
+  const { buildBipartiteGraph } = await import("../graph/bipartite.ts");
+  const { visitRankBand } = await import("../train/graph-negatives.ts");
+  const { Rng } = await import("../math/rng.ts");
+  const core = new PinSageCore({ dim: 8, topT: 3, walk: { steps: 2000, keep: 400 } });
+  const g = buildBipartiteGraph(P.data.train, nU, P.data.items.size);
+  core.prepareGraph(g, new Rng(1));
+  const r = (core.importance as NonNullable<typeof core.importance>).ranking;
+  const src = visitRankBand(core, { from: 2, to: 5 });
+  const rng = new Rng(3);
+  for (const u of [0, 17, 150]) {
+    const band: number[] = [];
+    for (let e = r.offsets[u]; e < r.offsets[u + 1]; e++)
+      if (r.indices[e] >= nU) band.push(r.indices[e] - nU);
+    const want = new Set(band.slice(2, 5));
+    const got = new Set<number>();
+    for (let k = 0; k < 200; k++) got.add(src(u, 0, rng));
+    assert.deepEqual(got, want, `user ${u}: the band's three items, nothing else`);
+  }
+  assert.equal(visitRankBand(core, { from: 10_000, to: 20_000 })(0, 0, rng), -1);
+  // end to end: PinSage with BPR and band negatives still learns the clusters
+  const m = createModel("pinsage", {
+    dim: 16,
+    epochs: 12,
+    batchSize: 128,
+    lr: 0.01,
+    seed: 3,
+    loss: "bpr",
+    hardNegatives: { from: 5, to: 40, ratio: 4 },
+  }) as EmbeddingModel;
+  await m.fit(P.data);
+  assert.ok(top1InCluster(m) >= 0.7, `top-1 in own cluster ${top1InCluster(m)}`);
+});

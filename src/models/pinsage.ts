@@ -6,7 +6,9 @@
  * negatives and loss (train/gcn-recipe.ts); vectors for serving come from full-graph inference.
  */
 import { graphSage, type PinSageOptions, pinSage } from "../encoders/pinsage.ts";
+import * as negatives from "../negatives/index.ts";
 import { type GcnLossOptions, gcnLossParams, gcnRecipe } from "../train/gcn-recipe.ts";
+import { visitRankBand } from "../train/graph-negatives.ts";
 import { adam } from "../train/optimizers/adam.ts";
 import type { Recipe } from "../train/recipe.ts";
 import { EmbeddingModel, type EmbeddingModelOptions } from "./embedding-model.ts";
@@ -21,6 +23,17 @@ export interface PinSageModelOptions
   readonly l2?: number;
   /** Initial N(0, scale²) of the ID features. Default 0.1. */
   readonly initScale?: number;
+  /**
+   * PinSage only: hard negatives from item ranks [from, to) of the query user's visit ranking,
+   * mixed easy:hard = ratio:1 with `perRow` uniform negatives per positive (per-row negatives
+   * replace the shared ones). Default off.
+   */
+  readonly hardNegatives?: {
+    readonly from?: number;
+    readonly to?: number;
+    readonly ratio?: number;
+    readonly perRow?: number;
+  };
 }
 
 function encoderOptions(o: PinSageModelOptions): PinSageOptions {
@@ -36,7 +49,16 @@ function encoderOptions(o: PinSageModelOptions): PinSageOptions {
 }
 
 export function pinSageRecipe(o: PinSageModelOptions = {}): Recipe {
-  return gcnRecipe(pinSage(encoderOptions(o)), o);
+  const h = o.hardNegatives;
+  if (h === undefined) return gcnRecipe(pinSage(encoderOptions(o)), o);
+  const eo = encoderOptions(o);
+  const pair = pinSage({ ...eo, walk: { ...eo.walk, keep: Math.max(h.to ?? 200, eo.walk?.keep ?? 0) * 4 } });
+  const hard = negatives.hard({
+    easy: negatives.uniform({ count: h.perRow ?? ((o.loss ?? "softmax") === "bpr" ? 1 : 64) }),
+    source: visitRankBand(pair.core, h),
+    ratio: h.ratio ?? 100,
+  });
+  return gcnRecipe(pair, o, hard);
 }
 
 export function graphSageRecipe(o: PinSageModelOptions = {}): Recipe {
@@ -45,6 +67,7 @@ export function graphSageRecipe(o: PinSageModelOptions = {}): Recipe {
 
 function trainOptions(o: PinSageModelOptions, kind: string) {
   const {
+    hardNegatives,
     dim,
     hidden,
     layers,
@@ -76,7 +99,13 @@ function given(o: PinSageModelOptions, sage: boolean): Record<string, unknown> {
     dim: o.dim ?? 64,
     hidden: o.hidden ?? o.dim ?? 64,
     layers: o.layers ?? 2,
-    ...(sage ? { fanout: o.fanout ?? 10 } : { topT: o.topT ?? 10, walk: o.walk ?? {} }),
+    ...(sage
+      ? { fanout: o.fanout ?? 10 }
+      : {
+          topT: o.topT ?? 10,
+          walk: o.walk ?? {},
+          ...(o.hardNegatives ? { hardNegatives: o.hardNegatives } : {}),
+        }),
     ...gcnLossParams(o),
     lr: o.lr ?? 0.005,
     l2: o.l2 ?? 0,

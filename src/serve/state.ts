@@ -3,6 +3,9 @@
  * channels, compiled rules. It is built completely (artifacts read, ANN indexes built) before it
  * replaces the previous one in a single assignment, so a hot reload never shows a request a
  * half-loaded state: requests that started earlier finish on the state they began with.
+ * A reload reuses every part whose artifact directory is unchanged (`artifactFingerprint`), so
+ * reloading the same artifacts parses nothing on the event loop; what is new is loaded, and each
+ * channel and ANN index answers a warm-up query, before the swap.
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";

@@ -97,7 +97,10 @@ function shareCorpus(c: SgnsCorpus, on: boolean): SgnsCorpus {
   };
 }
 
-/** Runs all epochs; returns the trained tables. syn0 ~ U(−0.5, 0.5)/dim, syn1 = 0 (word2vec init). */
+/**
+ * Runs all epochs; returns the trained tables. syn0 ~ U(−0.5, 0.5)/dim (word2vec.c) or U(−1, 1)/dim
+ * (`style: "gensim"`), syn1 = 0.
+ */
 export async function trainSgns(r: SgnsRun): Promise<SgnsResult> {
   const { dim, epochs } = r.config;
   assert(
@@ -109,7 +112,9 @@ export async function trainSgns(r: SgnsRun): Promise<SgnsResult> {
   const layout = r.kernel === "js" ? null : createSgnsLayout(r.nTokens, dim, Math.max(1, r.workers));
   const tables = layout === null ? null : sgnsTables(layout);
   const syn0 = tables?.syn0 ?? shared(new Float32Array(r.nTokens * dim), on);
-  for (let i = 0; i < syn0.length; i++) syn0[i] = (rng.next() - 0.5) / dim;
+  const gensim = r.config.style === "gensim";
+  const initScale = gensim ? 2 : 1; // U(−1, 1)/dim (gensim 4) or U(−0.5, 0.5)/dim (word2vec.c)
+  for (let i = 0; i < syn0.length; i++) syn0[i] = ((rng.next() - 0.5) * initScale) / dim;
   const syn1 = tables?.syn1 ?? shared(new Float32Array(r.nTokens * dim), on);
   const corpus = shareCorpus(r.corpus, on);
   const nSeq = corpus.offsets.length - 1;
@@ -125,7 +130,9 @@ export async function trainSgns(r: SgnsRun): Promise<SgnsResult> {
     const alias = new AliasTable(r.negWeights);
     const sc = new SgnsScratch(maxLen, dim, 1 + r.config.negative + r.config.nHard + r.config.nMarket);
     const kernel: PairKernel =
-      layout === null ? new JsPairKernel(syn0, syn1, dim) : new WasmPairKernel(layout, 0);
+      layout === null
+        ? new JsPairKernel(syn0, syn1, dim, undefined, gensim)
+        : new WasmPairKernel(layout, 0, gensim);
     for (let ep = 0; ep < epochs; ep++) {
       const te = performance.now();
       rng.shuffle(order);

@@ -27,6 +27,7 @@ interface SgnsExports {
     dim: number,
     lr: number,
     e: number,
+    skip: number,
   ): void;
 }
 /** The few WebAssembly globals used here (the project's lib settings do not declare them). */
@@ -118,9 +119,11 @@ export class WasmPairKernel implements PairKernel {
   private readonly e: number;
   private readonly bufPtr: number;
 
+  /** `skipSaturated`: pairs with |f| ≥ MAX_EXP get no update (gensim) instead of a clamped σ. */
   constructor(
     private readonly l: SgnsWasmLayout,
     slot: number,
+    private readonly skipSaturated = false,
   ) {
     if (slot < 0 || slot >= l.nSlots) throw new RangeError(`sgns-wasm: slot ${slot} of ${l.nSlots}`);
     const w = wasmApi() as WasmApi;
@@ -134,6 +137,6 @@ export class WasmPairKernel implements PairKernel {
 
   run(nPairs: number, lr: number): void {
     const l = this.l;
-    this.ex.pairs(l.syn0, l.syn1, l.exp, this.bufPtr, nPairs, l.dim, lr, this.e);
+    this.ex.pairs(l.syn0, l.syn1, l.exp, this.bufPtr, nPairs, l.dim, lr, this.e, this.skipSaturated ? 1 : 0);
   }
 }

@@ -17,7 +17,8 @@
 ;; buf holds nPairs runs [input, nT, positive, negative₁ … negative_{nT−1}]; for each run
 ;;   e = 0
 ;;   for each target t (label 1 for the first, 0 after):
-;;     f = syn0[input] · syn1[t];  g = (label − σ(f)) · lr     (σ = 1 from MAX_EXP, 0 below −MAX_EXP)
+;;     f = syn0[input] · syn1[t];  g = (label − σ(f)) · lr     (σ = 1 from MAX_EXP, 0 below −MAX_EXP;
+;;                                                           skip ≠ 0: g = 0 there, gensim's rule)
 ;;     e += g · syn1[t];  syn1[t] += g · syn0[input]
 ;;   syn0[input] += e
 ;; dim must be a multiple of 4 (checked by the glue). Without FMA each term rounds as f32 mul then
@@ -27,7 +28,7 @@
 
   (func (export "pairs")
     (param $syn0 i32) (param $syn1 i32) (param $exp i32) (param $buf i32)
-    (param $n i32) (param $dim i32) (param $lr f32) (param $e i32)
+    (param $n i32) (param $dim i32) (param $lr f32) (param $e i32) (param $skip i32)
     (local $bytes i32) (local $bytes2 i32) (local $k i32) (local $p i32) (local $ri i32)
     (local $nT i32) (local $q i32) (local $ro i32) (local $j i32) (local $i i32)
     (local $f f32) (local $g f32) (local $label f32)
@@ -116,11 +117,14 @@
               (f32.add (f32x4.extract_lane 0 (local.get $a0)) (f32x4.extract_lane 1 (local.get $a0)))
               (f32.add (f32x4.extract_lane 2 (local.get $a0)) (f32x4.extract_lane 3 (local.get $a0)))))
             ;; g = (label − σ(f)) · lr, σ from the table (index clamped to the last entry)
+            ;; saturated (|f| ≥ MAX_EXP): word2vec's C code clamps σ to 1 or 0; with $skip ≠ 0 the
+            ;; target is skipped, as gensim does
             (if (f32.ge (local.get $f) (f32.const 6))
-              (then (local.set $g (f32.sub (local.get $label) (f32.const 1))))
+              (then (local.set $g (select (f32.const 0) (f32.sub (local.get $label) (f32.const 1))
+                (local.get $skip))))
               (else
                 (if (f32.le (local.get $f) (f32.const -6))
-                  (then (local.set $g (local.get $label)))
+                  (then (local.set $g (select (f32.const 0) (local.get $label) (local.get $skip))))
                   (else
                     (local.set $i (i32.trunc_f32_s (f32.mul
                       (f32.add (local.get $f) (f32.const 6))

@@ -62,6 +62,11 @@ export interface SgnsConfig {
   readonly alpha: number;
   readonly minAlpha: number;
   readonly epochs: number;
+  /**
+   * "word2vec" (default): the C code's init, syn0 ~ U(−0.5, 0.5)/dim, and σ clamped to 1/0 where
+   * |f| ≥ MAX_EXP; "gensim": gensim 4's init, U(−1, 1)/dim, and such pairs skipped.
+   */
+  readonly style?: "word2vec" | "gensim";
 }
 
 /**
@@ -87,11 +92,13 @@ export class JsPairKernel implements PairKernel {
   readonly buf: Int32Array;
   private readonly e: Float64Array;
   private readonly exp = sigmoidTable();
+  /** `skipSaturated`: pairs with |f| ≥ MAX_EXP get no update (gensim) instead of a clamped σ. */
   constructor(
     private readonly syn0: Float32Array,
     private readonly syn1: Float32Array,
     private readonly dim: number,
     bufInts = 1 << 16,
+    private readonly skipSaturated = false,
   ) {
     this.buf = new Int32Array(bufInts);
     this.e = new Float64Array(dim);
@@ -118,7 +125,9 @@ export class JsPairKernel implements PairKernel {
           f2 += syn0[ri + j + 2] * syn1[ro + j + 2];
           f3 += syn0[ri + j + 3] * syn1[ro + j + 3];
         }
-        const g = ((q === 0 ? 1 : 0) - tableSigmoid(exp, f0 + f1 + f2 + f3)) * lr;
+        const f = f0 + f1 + f2 + f3;
+        if (this.skipSaturated && (f >= MAX_EXP || f <= -MAX_EXP)) continue;
+        const g = ((q === 0 ? 1 : 0) - tableSigmoid(exp, f)) * lr;
         if (g === 0) continue;
         for (let j = 0; j < dim; j++) {
           const c = syn1[ro + j];
@@ -170,7 +179,7 @@ export function sgnsRange(
   sliceWords: number,
   rng: Rng,
   sc: SgnsScratch,
-  kernel: PairKernel = new JsPairKernel(syn0, syn1, cfg.dim),
+  kernel: PairKernel = new JsPairKernel(syn0, syn1, cfg.dim, undefined, cfg.style === "gensim"),
 ): number {
   const { offsets, tokens, keep, globalCtx, market, marketOffsets, marketItems, hardOffsets, hardItems } = c;
   const { window, negative, nMarket, nHard, outputFrom, alpha, minAlpha, epochs } = cfg;

@@ -47,6 +47,7 @@ if ("kind" in data && data.kind === "eges") {
   const tables = init.wasm === null ? null : sgnsTables(init.wasm);
   const syn0 = tables?.syn0 ?? (init.syn0 as Float32Array);
   const syn1 = tables?.syn1 ?? (init.syn1 as Float32Array);
+  const gensim = init.config.style === "gensim";
   // one kernel per slot (the WASM memory has one scratch slot per worker)
   const kernels = new Map<number, PairKernel>();
   const kernelFor = (slot: number): PairKernel => {
@@ -54,8 +55,8 @@ if ("kind" in data && data.kind === "eges") {
     if (k === undefined) {
       k =
         init.wasm === null
-          ? new JsPairKernel(syn0, syn1, init.config.dim)
-          : new WasmPairKernel(init.wasm, slot);
+          ? new JsPairKernel(syn0, syn1, init.config.dim, undefined, gensim)
+          : new WasmPairKernel(init.wasm, slot, gensim);
       kernels.set(slot, k);
     }
     return k;
