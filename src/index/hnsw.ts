@@ -87,7 +87,7 @@ const LIBRARY = "hnswlib-node@3.0.0";
 /** The part of hnswlib-node's `HierarchicalNSW` used here. */
 interface NativeHnsw {
   initIndex(maxElements: number, m?: number, efConstruction?: number, randomSeed?: number): void;
-  readIndexSync(filename: string): void;
+  readIndex(filename: string): Promise<boolean>;
   writeIndexSync(filename: string): void;
   resizeIndex(newMaxElements: number): void;
   addPoint(point: number[], label: number): void;
@@ -366,7 +366,8 @@ export class HnswIndex extends SearchForms implements AnnIndex {
       });
     });
     const native = new (hnswlib())(index.space(), index.nativeDim);
-    native.readIndexSync(file);
+    // Async read and a sliced copy below: a service reloading an index keeps answering meanwhile.
+    await native.readIndex(file);
     assert(
       native.getCurrentCount() === meta.size,
       () => `${file}: holds ${native.getCurrentCount()} items, manifest says ${meta.size}`,
@@ -378,6 +379,7 @@ export class HnswIndex extends SearchForms implements AnnIndex {
     for (let r = 0; r < meta.size; r++) {
       const v = native.getPoint(r);
       for (let j = 0; j < p.dim; j++) vectors[r * p.dim + j] = v[j];
+      if ((r & 4095) === 4095) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     index.store.append(vectors, ids, true);
     index.native = native;
