@@ -16,8 +16,11 @@
  * spent inside the service (`paced.service_p99_ms`), so a tail that comes from the shared 2-core
  * machine can be told apart from one the service makes.
  *
+ * `--in-process` skips the HTTP phases and measures the service's own CPU per request and its
+ * reloads in a child process (see IN_PROCESS_PROBE).
+ *
  *   npm run bench -- serve [--duration 10] [--rate 500] [--connections 16] [--live] [--redis URL]
- *     [--artifacts DIR] [--server-root DIR] [--json] [--data-dir DIR]
+ *     [--artifacts DIR] [--server-root DIR] [--in-process [--requests 3000]] [--json] [--data-dir DIR]
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -200,6 +203,59 @@ async function paced(
 }
 
 /**
+ * `--in-process`: the service's own cost without HTTP load, run in a child process with the
+ * code of `--server-root` (so two versions compare on the same artifacts): CPU per `recall()`
+ * and per request through `app.inject` (fastify, validation, serialisation), after 1,000
+ * warm-up requests, with `process.cpuUsage`; then reloads of the unchanged artifacts, each timed
+ * with a 1 ms interval timer whose longest gap is the longest the event loop was blocked.
+ * argv: root configPath bodiesFile n; prints one JSON line.
+ */
+const IN_PROCESS_PROBE = `
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+const [root, configPath, bodiesFile, nS] = process.argv.slice(1);
+const { loadConfig } = await import(pathToFileURL(join(root, "src/serve/config.ts")).href);
+const { createService } = await import(pathToFileURL(join(root, "src/serve/index.ts")).href);
+const bodies = JSON.parse(readFileSync(bodiesFile, "utf8")).map((b) => JSON.parse(b));
+const n = Number(nS);
+const svc = await createService(await loadConfig(configPath), { logger: false });
+let i = 0;
+const recall = () => svc.service.recall(bodies[i++ % bodies.length]);
+const inject = async () => {
+  const r = await svc.app.inject({ method: "POST", url: "/v1/recall", payload: bodies[i++ % bodies.length] });
+  if (r.statusCode !== 200) throw new Error(r.body);
+};
+const cpuPer = async (f) => {
+  for (let j = 0; j < 1000; j++) await f();
+  const c0 = process.cpuUsage();
+  for (let j = 0; j < n; j++) await f();
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / n;
+};
+const recallUs = await cpuPer(recall);
+const injectUs = await cpuPer(inject);
+const reloads = [];
+for (let r = 0; r < 3; r++) {
+  let last = performance.now();
+  let maxGap = 0;
+  const iv = setInterval(() => {
+    const now = performance.now();
+    maxGap = Math.max(maxGap, now - last);
+    last = now;
+  }, 1);
+  const t0 = performance.now();
+  await svc.reload();
+  const ms = performance.now() - t0;
+  await new Promise((res) => setTimeout(res, 5));
+  clearInterval(iv);
+  reloads.push({ ms: Number(ms.toFixed(1)), maxLoopGapMs: Number(maxGap.toFixed(1)) });
+}
+await svc.close();
+console.log(JSON.stringify({ recallCpuUs: recallUs, injectCpuUs: injectUs, reloads }));
+`;
+
+/**
  * From the service's /metrics: its CPU seconds so far, and its event-loop delay (max, p99, ms)
  * since the previous scrape (prom-client resets the monitorEventLoopDelay histogram per scrape).
  */
@@ -298,9 +354,65 @@ export async function run(ctx: BenchContext): Promise<void> {
       return { ...req, body: JSON.stringify({ user, k: 100 }) };
     },
   };
+  const root = arg(ctx.args, "server-root", process.cwd());
+  if (ctx.args.includes("--in-process")) {
+    const bodiesFile = join(dir, "probe-bodies.json");
+    await writeFile(
+      bodiesFile,
+      JSON.stringify(Array.from({ length: 5000 }, () => request.setupRequest({}).body)),
+    );
+    const n = Number(arg(ctx.args, "requests", "3000"));
+    const before = load();
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "--input-type=module",
+        "-e",
+        IN_PROCESS_PROBE,
+        root,
+        configPath,
+        bodiesFile,
+        String(n),
+      ],
+      { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, RECALLKIT_WORKERS: "0" } },
+    );
+    let out = "";
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    const code = await new Promise<number | null>((r) => child.once("exit", r));
+    if (code !== 0) throw new Error(`the in-process probe exited with ${code}`);
+    const r = JSON.parse(out.trim().split("\n").pop() ?? "{}") as {
+      recallCpuUs: number;
+      injectCpuUs: number;
+      reloads: { ms: number; maxLoopGapMs: number }[];
+    };
+    const loadavg = `${before} → ${load()}`;
+    ctx.log(
+      `in process (${root}): recall() ${r.recallCpuUs.toFixed(0)} µs CPU, app.inject ${r.injectCpuUs.toFixed(0)} µs CPU per request; reloads of unchanged artifacts ${r.reloads.map((x) => `${x.ms} ms (loop blocked ≤ ${x.maxLoopGapMs} ms)`).join(", ")} (load ${loadavg})`,
+    );
+    ctx.emit({
+      suite: "serve",
+      dataset,
+      model: `in process: ${Object.keys(channels).join(", ")}`,
+      params: { requests: n, k: 100, coldShare: 0.1, precompute, root },
+      metrics: {
+        "inprocess.recall_cpu_us": r.recallCpuUs,
+        "inprocess.inject_cpu_us": r.injectCpuUs,
+        "reload.max_ms": Math.max(...r.reloads.map((x) => x.ms)),
+        "reload.max_loop_gap_ms": Math.max(...r.reloads.map((x) => x.maxLoopGapMs)),
+      },
+      seconds: { train: trainSec },
+      peakRssMB: peakRssMB(),
+      extra: { loadavg, reloads: r.reloads },
+    });
+    if (keep === "") await rm(dir, { recursive: true, force: true });
+    return;
+  }
   const url = `http://127.0.0.1:${port}`;
   // --server-root DIR: serve with another checkout's code (A/B against a previous version).
-  const root = arg(ctx.args, "server-root", process.cwd());
   const server = await startServer(configPath, port, ctx.log, root);
   const results: Record<string, CannonResult & { loadavg: string }> = {};
   try {
