@@ -27,7 +27,7 @@ import type { BenchContext } from "../types.ts";
 import { arg, peakRssMB } from "../util.ts";
 
 /** Moves every row of a random 10% of users to test (cold users); returns them too. */
-export function withholdUsers(d: Dataset, share: number, seed: number): { data: Dataset; cold: Int32Array } {
+function withholdUsers(d: Dataset, share: number, seed: number): { data: Dataset; cold: Int32Array } {
   const rng = new Rng(seed);
   const isCold = new Uint8Array(d.users.size);
   for (let u = 0; u < isCold.length; u++) isCold[u] = rng.next() < share ? 1 : 0;
