@@ -2,7 +2,7 @@
  * Two-tower retrieval (spec §5.5; YouTube RecSys'16, Yi et al. RecSys'19, Yang et al. WWW'20):
  * a user tower over id, attributes and the behaviour sequence and an item tower over id and
  * attributes (encoders/tower.ts), trained by in-batch softmax with τ and −log Q (5-30), optionally
- * mixed with shared global negatives scored from an item-vector cache (5-31/5-32), accidental
+ * mixed with shared global negatives (5-31/5-32; optionally scored from an item-vector cache), accidental
  * hits removed, cosine or dot (train/two-tower.ts). Serving: every item vector is exported for the
  * ANN index; a user vector comes from the user tower, so a user unseen in training gets one from
  * her recent items and attributes (`recommendFromItems`, `userVector`).
@@ -68,7 +68,7 @@ export interface TwoTowerOptions extends TrainOptions {
   readonly nGlobal?: number;
   /** b of the global negatives' popularity^b (0 = uniform, default). */
   readonly globalPower?: number;
-  /** Score global negatives from the item-vector cache (default true). */
+  /** Score global negatives from an item-vector cache, no gradient into them (default false; see trainTwoTower). */
   readonly negativeCache?: boolean;
   readonly cacheRefresh?: number;
   /** Remove accidental hits (default true). */
