@@ -32,6 +32,15 @@ export interface Recommender {
   recommendFromItems?(recent: Int32Array, k: number, exclude?: Int32Array): TopK;
   /** Present on factor models: lets eval use the blocked-matmul path. */
   embeddings?(): Embeddings;
+  /**
+   * Feature models (FM, two-tower): the query vector, comparable with `embeddings().items`, of a
+   * user unseen in training from her attributes and recent items (most recent last); null when
+   * the inputs hold nothing the model's user side reads. The service's cold-start path.
+   */
+  userVectorFromFeatures?(
+    attributes: Readonly<Record<string, readonly string[]>>,
+    recent: Int32Array,
+  ): Float32Array | null;
   /** Hyper-parameters as given, for manifests and bench output. */
   params(): Record<string, unknown>;
   save(dir: string): Promise<void>;

@@ -291,6 +291,11 @@ export class FmEncoder implements Encoder {
     return out;
   }
 
+  /** Names of the attribute fields (the ones a request's userFeatures can fill). */
+  attributeFields(): string[] {
+    return this.layouts.filter((f) => f.kind === "attribute").map((f) => f.spec);
+  }
+
   /** Serving vector (d + 1) of an entity known only by feature values (cold start). Allocates. */
   servingVector(values: FmFeatureValues): Float32Array {
     const who = this.o.role === "query" ? "FmRecall.userVector" : "FmRecall.itemVector";

@@ -176,6 +176,18 @@ export class FmRecall extends EmbeddingModel {
     return this.userEnc.servingVector(features);
   }
 
+  /** Cold start (Recommender contract): E_u from the user's attribute fields, else from her recent items. */
+  userVectorFromFeatures(
+    attributes: Readonly<Record<string, readonly string[]>>,
+    recent: Int32Array,
+  ): Float32Array | null {
+    this.ready();
+    const own: Record<string, readonly string[]> = {};
+    for (const f of this.userEnc.attributeFields()) if (attributes[f] !== undefined) own[f] = attributes[f];
+    if (Object.keys(own).length > 0) return this.userEnc.servingVector(own);
+    return recent.length === 0 ? null : this.itemQueries([[...recent]]);
+  }
+
   /** E_t = concat(W_t + V_tt, Σ v_t) of an item known by its features (a new item). */
   itemVector(features: FmFeatureValues): Float32Array {
     this.ready();

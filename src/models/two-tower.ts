@@ -327,6 +327,18 @@ export class TwoTower extends EmbeddingModel {
     return out;
   }
 
+  /** Cold start (Recommender contract): the user tower over the attributes it knows and the recent items. */
+  userVectorFromFeatures(
+    attributes: Readonly<Record<string, readonly string[]>>,
+    recent: Int32Array,
+  ): Float32Array | null {
+    const own: Record<string, readonly string[]> = {};
+    for (const name of Object.keys(this.vocabs))
+      if (attributes[name] !== undefined) own[name] = attributes[name];
+    if (Object.keys(own).length === 0 && recent.length === 0) return null;
+    return this.userVector({ attributes: own, history: recent });
+  }
+
   /** Top-k for a user known only by her recent items (oldest first): the user tower, online. */
   override recommendFromItems(recent: Int32Array, k: number, exclude?: Int32Array): TopK {
     return this.recommendFor({ history: recent }, k, exclude);

@@ -137,7 +137,8 @@ const hasFoldIn = (m: Recommender): m is FoldIn => typeof (m as Partial<FoldIn>)
 /**
  * U2I or I2I through an ANN index over the model's item vectors (DESIGN §2: item vectors are
  * computed offline and indexed; the query vector is computed online). Known users query with
- * their own vector; unknown users with a vector folded in from their recent items (ALS-style
+ * their own vector; unknown users with the model's `userVectorFromFeatures` (FM, two-tower:
+ * attributes and recent items), else a vector folded in from their recent items (ALS-style
  * `foldInUser` when the model has one, else the mean of the items' vectors). Source `recent`
  * searches from each of the last `seeds` items and interleaves the lists, most recent first.
  * `index`: an index already built over exactly these item vectors (opened from its artifact,
@@ -176,6 +177,7 @@ export function annChannel(
   const userVector = (q: ChannelQuery): Float32Array | null => {
     if (q.user >= 0 && q.user < nUsers) return emb.users.subarray(q.user * dim, (q.user + 1) * dim);
     const seeds = lastN(q.recent, o.seeds).filter((i) => i < nItems);
+    if (model.userVectorFromFeatures !== undefined) return model.userVectorFromFeatures(q.attributes, seeds);
     if (seeds.length === 0) return null;
     if (hasFoldIn(model)) return model.foldInUser(seeds);
     const v = new Float32Array(dim);
