@@ -148,7 +148,7 @@ registerModel("mf-bpr", {
 
 registerModel("mf-softmax", {
   summary:
-    "MF, spec §5.2 negative sampling: default CCL over 1024 shared uniform negatives, cosine; loss=softmax: in-batch + global, τ, −log Q",
+    "MF, softmax over in-batch + global negatives, cosine, τ, −log Q (spec §5.2, §5.5.4); loss=ccl: SimpleX cosine contrastive loss",
   options: [
     "dim",
     "temperature",

@@ -1,10 +1,11 @@
 /**
- * `npm run bench -- mf [--quick] [--models bpr,softmax] [--ablation] [--ablation-epochs N] [--rows a,b]
+ * `npm run bench -- mf [--quick] [--models bpr,softmax,ccl] [--ablation] [--ablation-epochs N] [--rows a,b]
  *                    [--epochs N] [--workers N] [--data DIR]`
  *
  * Matrix factorisation recipes on the Gowalla LightGCN split (full ranking, training items
- * masked): MF-BPR (fused Hogwild kernel) and `mf-softmax` with its default recipe (cosine
- * contrastive loss over 1024 shared uniform negatives, cosine scores). Reports Recall/NDCG@20,
+ * masked): MF-BPR (fused Hogwild kernel), `mf-softmax` with its default recipe (softmax over
+ * in-batch + 256 shared uniform negatives, cosine, τ 0.1, −log Q) and with `loss: "ccl"` (cosine
+ * contrastive loss over 1024 shared uniform negatives; `--models ccl`). Reports Recall/NDCG@20,
  * coverage and average popularity@20, training seconds (wall and, for mf-softmax, training CPU
  * seconds), updates/s (BPR: (user, pos, neg) triples; softmax: positives) and peak RSS.
  * `--ablation` adds short runs that change one part at a time, for the softmax recipe (negatives
@@ -183,9 +184,15 @@ export async function run(ctx: BenchContext): Promise<void> {
     await runBpr(ctx, s, epochs, workers, quick ? 5 : 25);
   }
   if (models.includes("softmax")) {
-    // the default recipe (CCL, see src/models/mf-softmax.ts), validated every 2 epochs
-    const epochs = epochsArg !== "" ? Number(epochsArg) : quick ? 1 : mfSoftmaxDefaults().epochs;
+    // the default recipe (softmax, mixed negatives), validated every 2 epochs
+    const epochs = epochsArg !== "" ? Number(epochsArg) : quick ? 1 : 14;
     await runSoftmax(ctx, s, "mf-softmax", { epochs, patience: 2 }, quick ? 1 : 2);
+  }
+  if (models.includes("ccl")) {
+    // the CCL preset (`loss: "ccl"` and its defaults), validated every 2 epochs
+    const epochs =
+      epochsArg !== "" ? Number(epochsArg) : quick ? 1 : mfSoftmaxDefaults({ loss: "ccl" }).epochs;
+    await runSoftmax(ctx, s, "mf-softmax(ccl)", { loss: "ccl", epochs, patience: 2 }, quick ? 1 : 2);
   }
   if (ctx.args.includes("--ablation")) {
     // one change at a time from a base, each trained `--ablation-epochs` epochs (default 3) and

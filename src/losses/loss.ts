@@ -51,7 +51,7 @@ export function makeLoss(
   };
 }
 
-/** x[0..n) *= f, one loop per array type so each stays monomorphic (a mixed loop is ~5× slower). */
+/** x[0..n) *= f, one loop per array type so each loop stays monomorphic. */
 function scaleInPlace(x: Scores, n: number, f: number): void {
   if (x instanceof Float32Array) scaleF32(x, n, f);
   else scaleF64(x, n, f);

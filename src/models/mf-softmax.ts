@@ -2,11 +2,11 @@
  * MF with the spec's negative-sampling recipe (§5.2, §5.5.4): user and item ID tables, cosine
  * scores, many negatives shared across a batch, sparse lazy Adam. Two losses:
  *
- * - `loss: "ccl"` (default): cosine contrastive loss (SimpleX, Mao et al. CIKM'21),
+ * - `loss: "softmax"` (default): softmax over in-batch positives plus shared global negatives
+ *   (mixed sampling, 5-31), temperature τ, −log Q of the mixture Q (5-32), accidental hits removed.
+ * - `loss: "ccl"`: cosine contrastive loss (SimpleX, Mao et al. CIKM'21),
  *   (1 − cos(u,i)) + w · mean_j max(0, cos(u,j) − m) over `nGlobal` uniform negatives shared by
- *   the batch. The preset that reaches LightGCN's Gowalla figure (BENCHMARKS.md).
- * - `loss: "softmax"`: softmax over in-batch positives plus shared global negatives (mixed
- *   sampling, 5-31), temperature τ, −log Q of the mixture Q (5-32), accidental hits removed.
+ *   the batch; cheaper per epoch (no exp, sparse gradients), see BENCHMARKS.md for how it compares.
  *
  * Unset options take the chosen loss's defaults (`mfSoftmaxDefaults`). Serving is plain cosine
  * (vectors are exported normalised).
@@ -20,7 +20,7 @@ import type { Recipe } from "../train/recipe.ts";
 import { EmbeddingModel, type EmbeddingModelOptions } from "./embedding-model.ts";
 
 export interface MfSoftmaxOptions extends Omit<EmbeddingModelOptions, "kind"> {
-  /** "ccl" (default) or "softmax"; picks the defaults of every option below. */
+  /** "softmax" (default) or "ccl"; picks the defaults of every option below. */
   readonly loss?: "softmax" | "ccl";
   /** Default 64. */
   readonly dim?: number;
@@ -56,7 +56,7 @@ type Resolved = Required<Omit<MfSoftmaxOptions, keyof EmbeddingModelOptions>> & 
 
 /** Every option of the recipe with the chosen loss's default filled in. */
 export function mfSoftmaxDefaults(o: MfSoftmaxOptions = {}): Resolved {
-  const ccl = (o.loss ?? "ccl") === "ccl";
+  const ccl = o.loss === "ccl";
   return {
     loss: ccl ? "ccl" : "softmax",
     dim: o.dim ?? 64,

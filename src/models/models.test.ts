@@ -104,8 +104,9 @@ test("MfSoftmax (mixed negatives, cosine, τ, logQ) learns planted clusters", as
   await recommenderContract("MfSoftmax", m, 0.9);
 });
 
-test("MfSoftmax default (CCL, shared uniform negatives, cosine) learns planted clusters", async () => {
+test("MfSoftmax with loss ccl (shared uniform negatives, cosine) learns planted clusters", async () => {
   const m = await new MfSoftmax({
+    loss: "ccl",
     dim: 16,
     epochs: 15,
     batchSize: 128,
