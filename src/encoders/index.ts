@@ -1,8 +1,11 @@
-/** `encoders.*` factories (spec §5.2.3): ID tables and feature sums; towers and graph encoders come later. */
+/** `encoders.*` factories (spec §5.2.3): ID tables, feature sums, DNN towers and graph encoders. */
 export { FeatureSum, type FeatureSumOptions, featureSum } from "./feature-sum.ts";
 export { IdTable, type IdTableOptions, idTable } from "./id-table.ts";
 export { allocF32, type InitOptions, initInto } from "./init.ts";
+export { lightGcn } from "./lightgcn.ts";
+export { graphSage, pinSage } from "./pinsage.ts";
 export { RowGrads } from "./row-grads.ts";
+export { tower } from "./tower.ts";
 export type {
   Encoder,
   EncoderContext,
