@@ -13,7 +13,7 @@ import { LightGcn, type LightGcnModelOptions } from "./models/lightgcn.ts";
 import { MfBpr, type MfBprOptions } from "./models/mf-bpr.ts";
 import { MfSoftmax, type MfSoftmaxOptions } from "./models/mf-softmax.ts";
 import { GraphSage, PinSage, type PinSageModelOptions } from "./models/pinsage.ts";
-import { TwoTower, type TwoTowerOptions } from "./models/two-tower.ts";
+import { TWO_TOWER_MODEL_OPTIONS, TwoTower, type TwoTowerOptions } from "./models/two-tower.ts";
 import { ALS, type AlsOptions } from "./recall/als.ts";
 import { InvertedIndex, type InvertedIndexOptions } from "./recall/inverted-index.ts";
 import { ItemCF, type ItemCFOptions } from "./recall/item-cf.ts";
@@ -172,37 +172,7 @@ registerModel("mf-softmax", {
 registerModel("two-tower", {
   summary:
     "two-tower DNN retrieval: user tower (id, attributes, history mean/attention) · item tower, in-batch/mixed softmax, τ, −log Q (spec §5.5)",
-  options: [
-    "scenario",
-    "dim",
-    "embDim",
-    "layers",
-    "activation",
-    "userAttributes",
-    "itemAttributes",
-    "pooling",
-    "attentionQuery",
-    "maxHistory",
-    "userId",
-    "idDropout",
-    "temperature",
-    "logQ",
-    "estimator",
-    "negatives",
-    "nGlobal",
-    "globalPower",
-    "negativeCache",
-    "cacheRefresh",
-    "accidentalHits",
-    "score",
-    "lr",
-    "l2",
-    "epochs",
-    "batchSize",
-    "seed",
-    "patience",
-    "lrDecay",
-  ],
+  options: [...TWO_TOWER_MODEL_OPTIONS, "epochs", "batchSize", "seed", "patience", "lrDecay"],
   create: (o) => new TwoTower(o as TwoTowerOptions),
   load: (d) => TwoTower.load(d),
 });

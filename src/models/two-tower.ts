@@ -82,7 +82,8 @@ export interface TwoTowerOptions extends TrainOptions {
   readonly hard?: negatives.HardNegativeSource;
 }
 
-const SAVED = [
+/** The model options saved in its artifact (the registry adds the training-loop ones). */
+export const TWO_TOWER_MODEL_OPTIONS = [
   "scenario",
   "dim",
   "embDim",
@@ -215,7 +216,7 @@ export class TwoTower extends EmbeddingModel {
 
   constructor(private readonly o: TwoTowerOptions = {}) {
     const given: Record<string, unknown> = {};
-    for (const k of SAVED) if (o[k] !== undefined) given[k] = o[k];
+    for (const k of TWO_TOWER_MODEL_OPTIONS) if (o[k] !== undefined) given[k] = o[k];
     const { epochs, batchSize, seed, patience, lrDecay } = o;
     super(
       null,
