@@ -3,14 +3,19 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { IdMap } from "../data/id-map.ts";
+import { interactions } from "../data/interactions.ts";
 import { synthesize } from "../data/synthetic.ts";
 import type { Encoder, EncoderContext } from "../encoders/types.ts";
+import { evaluate } from "../eval/evaluate.ts";
 import * as losses from "../losses/index.ts";
 import { Rng } from "../math/rng.ts";
 import * as negatives from "../negatives/index.ts";
 import * as positives from "../positives/index.ts";
+import { createModel } from "../registry.ts";
 import { sgd } from "../train/optimizers/sgd.ts";
 import { trainTwoTower } from "../train/two-tower.ts";
+import type { Dataset } from "../types.ts";
 import { TwoTower, twoTowerRecipe } from "./two-tower.ts";
 
 const data = synthesize({ seed: 3, nUsers: 60, nItems: 40 });
@@ -307,4 +312,193 @@ test("two-tower loop: mixed negatives from the item-vector cache score like fres
   const onlyNeg = [4, 6, 7].filter((i) => fresh.iGrad.subarray(i * 3, i * 3 + 3).some((g) => g !== 0));
   assert.ok(onlyNeg.length > 0, "no global negative drawn among items 4, 6, 7");
   for (const i of onlyNeg) assert.deepEqual(Array.from(cached.iGrad.subarray(i * 3, i * 3 + 3)), [0, 0, 0]);
+});
+
+/** Planted clusters: user u and her items belong to cluster u % 4 (10 items each, 8 drawn per user). */
+function clustered(): Dataset {
+  const nUsers = 80;
+  const nItems = 40;
+  const rng = new Rng(11);
+  const us: number[] = [];
+  const is: number[] = [];
+  for (let u = 0; u < nUsers; u++) {
+    const c = u % 4;
+    const perm = rng.shuffle(Int32Array.from({ length: 10 }, (_, j) => c * 10 + j));
+    for (let j = 0; j < 8; j++) {
+      us.push(u);
+      is.push(perm[j]);
+    }
+  }
+  const users = new IdMap();
+  for (let u = 0; u < nUsers; u++) users.add(`u${u}`);
+  const items = new IdMap();
+  for (let i = 0; i < nItems; i++) items.add(`i${i}`);
+  return {
+    name: "planted-u2u",
+    users,
+    items,
+    train: interactions({ users: Int32Array.from(us), items: Int32Array.from(is) }),
+    test: null,
+    itemAttributes: new Map(),
+    userAttributes: new Map(),
+    itemStats: null,
+  };
+}
+
+test("two-tower u2u: similar users come from the planted cluster; U2U2I recommends the cluster's unseen items", async () => {
+  const d = clustered();
+  const m = new TwoTower({
+    scenario: "u2u",
+    epochs: 30,
+    batchSize: 16,
+    dim: 8,
+    embDim: 8,
+    layers: [16],
+    lr: 0.01,
+    neighbors: 5,
+  });
+  await m.fit(d);
+  assert.equal(m.embeddings, undefined, "a u2u model has no item vectors for the factor fast path");
+  let same = 0;
+  let total = 0;
+  for (let u = 0; u < 80; u++) {
+    const nb = m.similarUsers(u, 5);
+    assert.equal(nb.counts[0], 5);
+    for (let j = 0; j < 5; j++) {
+      assert.notEqual(nb.ids[j], u, "a user is not her own neighbour");
+      if (nb.ids[j] % 4 === u % 4) same++;
+      total++;
+    }
+  }
+  // chance is 19/79 ≈ 0.24
+  assert.ok(same / total >= 0.8, `only ${same}/${total} similar users share the cluster`);
+  // a history alone (unseen user): items 0..3 of cluster 0
+  const fromHist = m.similarUsers(Int32Array.of(0, 1, 2, 3), 5);
+  assert.ok(Array.from(fromHist.ids).filter((v) => v % 4 === 0).length >= 4, `${fromHist.ids}`);
+  // recommend: seen items masked, the 2 unseen items of the user's cluster on top
+  const train = d.train;
+  const seen = Array.from({ length: 80 }, () => new Set<number>());
+  for (let e = 0; e < train.length; e++) seen[train.users[e]].add(train.items[e]);
+  const offsets = Int32Array.from({ length: 81 }, (_, u) => u * 8);
+  const indices = Int32Array.from(seen.flatMap((s) => [...s].sort((a, b) => a - b)));
+  const users = Int32Array.from({ length: 80 }, (_, u) => u);
+  const top = m.recommend(users, 2, { exclude: { nRows: 80, nCols: 40, offsets, indices, values: null } });
+  let hits = 0;
+  for (let u = 0; u < 80; u++)
+    for (let j = 0; j < 2; j++) {
+      const i = top.ids[u * 2 + j];
+      assert.ok(!seen[u].has(i), `user ${u} got seen item ${i}`);
+      if (Math.floor(i / 10) === u % 4) hits++;
+    }
+  assert.ok(hits / 160 >= 0.9, `only ${hits}/160 recommended items are in the user's cluster`);
+  // U2U2I by hand for user 0: Σ similarity over the neighbours' items
+  const nb0 = m.similarUsers(0, 5);
+  const acc = new Float64Array(40);
+  for (let j = 0; j < 5; j++)
+    if (nb0.scores[j] > 0)
+      for (let e = 0; e < 80 * 8; e++)
+        if (train.users[e] === nb0.ids[j]) acc[train.items[e]] += nb0.scores[j];
+  const one = m.recommend(Int32Array.of(0), 1);
+  assert.ok(Math.abs(one.scores[0] - Math.max(...acc)) < 1e-5, `${one.scores[0]} vs ${Math.max(...acc)}`);
+  assert.throws(() => new TwoTower({ dim: 4 }).similarUsers(0, 1), /fit/);
+});
+
+test("two-tower u2u: save/load round-trip serves the same similar users and recommendations", async () => {
+  const d = clustered();
+  const m = new TwoTower({ scenario: "u2u", epochs: 2, batchSize: 16, dim: 8, embDim: 4, layers: [8] });
+  await m.fit(d);
+  const dir = await mkdtemp(join(tmpdir(), "rk-u2u-"));
+  try {
+    await m.save(dir);
+    const l = await TwoTower.load(dir);
+    assert.equal(l.embeddings, undefined);
+    const users = Int32Array.from({ length: 80 }, (_, u) => u);
+    const a = m.recommend(users, 5);
+    const b = l.recommend(users, 5);
+    assert.deepEqual(b.ids, a.ids);
+    assert.deepEqual(b.scores, a.scores);
+    const h = Int32Array.of(3, 14, 25);
+    assert.deepEqual(l.similarUsers(h, 4).ids, m.similarUsers(h, 4).ids);
+    assert.deepEqual(l.similarUsers(h, 4).scores, m.similarUsers(h, 4).scores);
+    assert.deepEqual(l.recommendFromItems(h, 5).ids, m.recommendFromItems(h, 5).ids);
+    assert.deepEqual(l.params(), m.params());
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("two-tower u2u: built by the registry, evaluated through recommend (no factor fast path)", async () => {
+  const d = clustered();
+  const seen = Array.from({ length: 80 }, () => new Set<number>());
+  for (let e = 0; e < d.train.length; e++) seen[d.train.users[e]].add(d.train.items[e]);
+  const csr = (rows: number[][]) => {
+    const offsets = new Int32Array(rows.length + 1);
+    rows.forEach((r, u) => {
+      offsets[u + 1] = offsets[u] + r.length;
+    });
+    return { nRows: 80, nCols: 40, offsets, indices: Int32Array.from(rows.flat()), values: null };
+  };
+  const train = csr(seen.map((s) => [...s].sort((a, b) => a - b)));
+  // held out: the user's cluster items she has not seen (2 each)
+  const held = seen.map((s, u) =>
+    Array.from({ length: 10 }, (_, j) => (u % 4) * 10 + j).filter((i) => !s.has(i)),
+  );
+  const test = csr(held);
+  const m = createModel("two-tower", {
+    scenario: "u2u",
+    epochs: 30,
+    batchSize: 16,
+    dim: 8,
+    embDim: 8,
+    layers: [16],
+    lr: 0.01,
+    neighbors: 5,
+  }) as TwoTower;
+  await m.fit(d);
+  const r = await evaluate(m, train, test, { ks: [2], workers: 0 });
+  const top = m.recommend(
+    Int32Array.from({ length: 80 }, (_, u) => u),
+    2,
+    { exclude: train },
+  );
+  let hits = 0;
+  for (let u = 0; u < 80; u++) for (let j = 0; j < 2; j++) if (held[u].includes(top.ids[u * 2 + j])) hits++;
+  assert.ok(Math.abs(r.metrics["recall@2"] - hits / 160) < 1e-9, `${r.metrics["recall@2"]} vs ${hits / 160}`);
+  assert.ok(r.metrics["recall@2"] >= 0.8, `recall@2 ${r.metrics["recall@2"]}`);
+});
+
+/** A Recording query tower that also logs the batch targets the loop hands it (`setTargets`). */
+class TargetLog extends Recording {
+  seen: number[] = [];
+  setTraining(_on: boolean): void {}
+  setTargets(t: Int32Array | null): void {
+    if (t !== null) this.seen.push(...t);
+  }
+}
+
+test("two-tower loop: only item targets are handed to the query tower for history removal (not u2u halves)", async () => {
+  const run = async (pos: ReturnType<typeof positives.userItem>) => {
+    const qt = new TargetLog(4);
+    const recipe = {
+      positives: pos,
+      negatives: negatives.inBatch(),
+      query: qt,
+      item: new Recording(4),
+      loss: losses.softmax({ transforms: [losses.transforms.temperature(0.5)] }),
+      score: "cosine" as const,
+    };
+    await trainTwoTower(recipe, data, { epochs: 1, batchSize: 32 });
+    return qt.seen;
+  };
+  const q = Int32Array.of(0, 1, 2, 3, 4, 0, 7);
+  const t = Int32Array.of(2, 0, 2, 1, 3, 5, 9);
+  const nU = data.users.size;
+  const nI = data.items.size;
+  const u2i = await run(positives.pairs({ q, t, nQueries: nU, nTargets: nI, querySpace: "users" }));
+  assert.deepEqual(
+    [...u2i].sort((a, b) => a - b),
+    Array.from(t).sort((a, b) => a - b),
+  );
+  // u2u targets are history halves 2u + 1, not items: nothing may be removed by id
+  assert.deepEqual(await run(positives.userSplit()), []);
 });

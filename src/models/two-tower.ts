@@ -8,21 +8,29 @@
  * her recent items and attributes (`recommendFromItems`, `userVector`).
  *
  * Scenarios from one API: "u2i" (user → item), "i2i" (item → next item of the same session or
- * user history, both towers item-side), "u2u" (`twoTowerRecipe` only: one half of a user's
- * history → the other half).
+ * user history, both towers item-side), "u2u" (spec §5.2.1: one random half of a user's history →
+ * the other half; both towers read an item bag). A u2u model answers `similarUsers` (query tower
+ * over the user's history · target tower over every other user's history) and, as a recall
+ * channel, recommends by U2U2I (UserCF-style): the items of the `neighbors` most similar users,
+ * each item scored by the sum of those users' similarities (negative similarities count 0).
+ * A u2u model has no item vectors, so it offers no `embeddings`/`similarItems`/cold-start vector:
+ * evaluation and the service go through `recommend`/`recommendFromItems`.
  */
 
+import { userItemCsr } from "../data/matrix.ts";
 import type { Activation } from "../encoders/dense.ts";
 import { historyCsr, Tower, type TowerOptions, type TowerShape, tower } from "../encoders/tower.ts";
 import { assert } from "../errors.ts";
 import { readArtifact, writeArtifact } from "../io/artifact.ts";
 import * as losses from "../losses/index.ts";
+import type { Csr } from "../math/csr.ts";
 import { Gemm } from "../math/gemm-wasm.ts";
 import { Rng } from "../math/rng.ts";
 import { TopK, TopKHeap, topKRowInto } from "../math/topk.ts";
 import * as negatives from "../negatives/index.ts";
 import * as positives from "../positives/index.ts";
 import type { PositiveSource } from "../positives/types.ts";
+import type { RecommendOptions } from "../recommender.ts";
 import { adam } from "../train/optimizers/adam.ts";
 import type { Recipe, TrainOptions } from "../train/recipe.ts";
 import { exportVectors } from "../train/trainer.ts";
@@ -50,7 +58,10 @@ export interface TwoTowerOptions extends TrainOptions {
   readonly pooling?: "mean" | "attention" | "none";
   /** Attention query: "profile" (default) or "last". */
   readonly attentionQuery?: "profile" | "last";
-  /** Most recent items in the user tower's history. Default 50. */
+  /**
+   * Most recent items in the user tower's history. Default 50; u2u 1000 (its training halves are
+   * unordered item bags, so a short cut would keep arbitrary items, not the recent ones).
+   */
   readonly maxHistory?: number;
   /** Embed the user id (default true). */
   readonly userId?: boolean;
@@ -78,6 +89,8 @@ export interface TwoTowerOptions extends TrainOptions {
   /** Adam learning rate (default 0.003) and L2. */
   readonly lr?: number;
   readonly l2?: number;
+  /** u2u: similar users whose items `recommend` scores (U2U2I). Default 50. */
+  readonly neighbors?: number;
   /** Optional hard negatives (library only): per-row easy uniform negatives + this source at 100:1. */
   readonly hard?: negatives.HardNegativeSource;
 }
@@ -108,6 +121,7 @@ export const TWO_TOWER_MODEL_OPTIONS = [
   "score",
   "lr",
   "l2",
+  "neighbors",
 ] as const;
 
 function towerOptions(o: TwoTowerOptions, which: "query" | "item"): TowerOptions {
@@ -119,7 +133,7 @@ function towerOptions(o: TwoTowerOptions, which: "query" | "item"): TowerOptions
     activation: o.activation,
   };
   if (sc === "u2u")
-    return { ...common, side: "user", id: false, attributes: [], history: { maxLen: o.maxHistory ?? 50 } };
+    return { ...common, side: "user", id: false, attributes: [], history: { maxLen: o.maxHistory ?? 1000 } };
   if (which === "item" || sc === "i2i")
     return { ...common, side: "item", attributes: o.itemAttributes, history: false };
   const pooling = o.pooling ?? "mean";
@@ -213,6 +227,10 @@ export class TwoTower extends EmbeddingModel {
   /** i2i: the query tower's vector of every item (a user is the mean over her history). */
   private queryItemVecs: Float32Array | null = null;
   private serveGemm = new Gemm();
+  /** u2u: the target tower's vector of every user's history (the index `similarUsers` searches). */
+  private peerVecs: Float32Array = new Float32Array(0);
+  /** u2u: each user's training items (what U2U2I recommends from a similar user). */
+  private userItems: Csr | null = null;
 
   constructor(private readonly o: TwoTowerOptions = {}) {
     const given: Record<string, unknown> = {};
@@ -230,10 +248,16 @@ export class TwoTower extends EmbeddingModel {
       },
       given,
     );
+    const nb = o.neighbors ?? 50;
     assert(
-      (o.scenario ?? "u2i") !== "u2u",
-      () => "two-tower: the u2u scenario is available through twoTowerRecipe/trainTwoTower",
+      Number.isInteger(nb) && nb >= 1,
+      () => `two-tower: neighbors must be an integer ≥ 1, got ${nb}`,
+      "RK_ERR_INVALID_ARGUMENT",
     );
+    if ((o.scenario ?? "u2i") === "u2u")
+      // no item vectors: hide the factor-model capabilities so eval/serve use recommend
+      for (const cap of ["embeddings", "similarItems", "userVectorFromFeatures"])
+        Object.defineProperty(this, cap, { value: undefined, configurable: true });
   }
 
   override params(): Record<string, unknown> {
@@ -252,6 +276,22 @@ export class TwoTower extends EmbeddingModel {
     this.report = report;
     this.userTower = recipe.query as Tower;
     this.itemTower = recipe.item as Tower;
+    if (this.scenario === "u2u") {
+      // serve on the whole history: query side for the request, target side for the user index
+      this.dim = recipe.item.dim;
+      this.nUsers = data.users.size;
+      this.nItems = data.items.size;
+      const h = historyCsr(data, this.nUsers);
+      this.userVecs = this.towerOver(this.userTower, h);
+      this.peerVecs = this.towerOver(this.itemTower, h);
+      for (let u = 0; u < this.nUsers; u++)
+        if (h.offsets[u + 1] === h.offsets[u]) this.peerVecs.fill(0, u * this.dim, (u + 1) * this.dim);
+      this.userItems = userItemCsr(data.train, this.nUsers, this.nItems);
+      this.itemVecs = new Float32Array(0);
+      this.queryItemVecs = null;
+      this.vocabs = {};
+      return this;
+    }
     const v = exportVectors(recipe);
     this.dim = v.dim;
     this.nItems = info.nTargets;
@@ -279,6 +319,22 @@ export class TwoTower extends EmbeddingModel {
         if (fld !== undefined) this.vocabs[f] = [...fld.vocab.ids()];
       }
     return this;
+  }
+
+  /** A tower's (normalised under cosine) vector of each row's history, in blocks. */
+  private towerOver(t: Tower, h: Csr): Float32Array {
+    const d = this.dim;
+    const out = new Float32Array(h.nRows * d);
+    const B = 256;
+    for (let r0 = 0; r0 < h.nRows; r0 += B) {
+      const m = Math.min(B, h.nRows - r0);
+      const rows = Array.from({ length: m }, (_, i) => ({
+        history: h.indices.subarray(h.offsets[r0 + i], h.offsets[r0 + i + 1]),
+      }));
+      t.forwardFeatures(rows, out.subarray(r0 * d, (r0 + m) * d));
+    }
+    if ((this.given.score ?? "cosine") === "cosine") for (let r = 0; r < h.nRows; r++) this.normalize(out, r);
+    return out;
   }
 
   private get scenario(): TwoTowerScenario {
@@ -340,6 +396,103 @@ export class TwoTower extends EmbeddingModel {
     return this.userVector({ attributes: own, history: recent });
   }
 
+  /**
+   * Users most similar to a known user (index; herself excluded) or to a history of items (u2u
+   * only): query tower over the history · target tower over every user's history.
+   */
+  similarUsers(query: number | ArrayLike<number>, k: number): TopK {
+    this.checkU2u("similarUsers");
+    if (typeof query === "number") {
+      this.checkUser(query, "similarUsers");
+      const q = this.userVecs.subarray(query * this.dim, (query + 1) * this.dim);
+      return this.peers(q, 1, k, Int32Array.of(query));
+    }
+    return this.peers(this.userVector({ history: query }), 1, k, null);
+  }
+
+  /** u2i/i2i: dot of user and item vectors; u2u: U2U2I over the `neighbors` most similar users. */
+  override recommend(users: Int32Array, k: number, opts: RecommendOptions = {}): TopK {
+    if (this.scenario !== "u2u") return super.recommend(users, k, opts);
+    for (let i = 0; i < users.length; i++) this.checkUser(users[i], "recommend");
+    const d = this.dim;
+    const q = new Float32Array(users.length * d);
+    for (let i = 0; i < users.length; i++)
+      q.set(this.userVecs.subarray(users[i] * d, (users[i] + 1) * d), i * d);
+    const nb = this.peers(q, users.length, this.neighborCount(), users);
+    const ex = opts.exclude ?? null;
+    return this.itemsOfPeers(nb, k, (row) =>
+      ex !== null && users[row] < ex.nRows
+        ? [ex.indices, ex.offsets[users[row]], ex.offsets[users[row] + 1]]
+        : null,
+    );
+  }
+
+  private neighborCount(): number {
+    return Math.min((this.given.neighbors as number | undefined) ?? 50, Math.max(1, this.nUsers - 1));
+  }
+
+  private checkU2u(what: string): void {
+    assert(this.dim > 0, () => "two-tower: call fit() or load() first", "RK_ERR_NOT_FITTED");
+    assert(
+      this.scenario === "u2u",
+      () => `two-tower.${what}: needs scenario "u2u", this model is "${this.scenario}"`,
+      "RK_ERR_INVALID_ARGUMENT",
+    );
+  }
+
+  private checkUser(u: number, what: string): void {
+    assert(this.dim > 0, () => "two-tower: call fit() or load() first", "RK_ERR_NOT_FITTED");
+    assert(
+      Number.isInteger(u) && u >= 0 && u < this.nUsers,
+      () => `two-tower.${what}: user ${u} is outside [0, ${this.nUsers})`,
+      "RK_ERR_INVALID_ARGUMENT",
+    );
+  }
+
+  /** Top-k users for n query vectors (row i leaves out user self[i] when given), blocked. */
+  private peers(q: Float32Array, n: number, k: number, self: Int32Array | null): TopK {
+    const d = this.dim;
+    const nU = this.nUsers;
+    const BLK = 64;
+    const out = new TopK(n, k);
+    const heap = new TopKHeap(k);
+    const scores = new Float32Array(Math.min(BLK, n) * nU);
+    for (let b0 = 0; b0 < n; b0 += BLK) {
+      const m = Math.min(BLK, n - b0);
+      this.serveGemm.nt(q, b0, m, this.peerVecs, 0, nU, d, scores, 0, nU);
+      for (let i = 0; i < m; i++) {
+        const r = b0 + i;
+        topKRowInto(scores, i * nU, nU, self, r, self === null ? r : r + 1, heap, out, r);
+      }
+    }
+    return out;
+  }
+
+  /** U2U2I: per row, Σ over its similar users (similarity > 0) of similarity × her items. */
+  private itemsOfPeers(
+    nb: TopK,
+    k: number,
+    exclude: (row: number) => [Int32Array, number, number] | null,
+  ): TopK {
+    const m = this.userItems as Csr;
+    const acc = new Float32Array(this.nItems);
+    const out = new TopK(nb.n, k);
+    const heap = new TopKHeap(k);
+    for (let r = 0; r < nb.n; r++) {
+      for (let j = 0; j < nb.counts[r]; j++) {
+        const v = nb.ids[r * nb.k + j];
+        const w = nb.scores[r * nb.k + j];
+        if (!(w > 0)) continue;
+        for (let e = m.offsets[v]; e < m.offsets[v + 1]; e++) acc[m.indices[e]] += w;
+      }
+      const ex = exclude(r);
+      if (ex === null) topKRowInto(acc, 0, this.nItems, null, 0, 0, heap, out, r);
+      else topKRowInto(acc, 0, this.nItems, ex[0], ex[1], ex[2], heap, out, r);
+      acc.fill(0);
+    }
+    return out;
+  }
+
   /** Top-k for a user known only by her recent items (oldest first): the user tower, online. */
   override recommendFromItems(recent: Int32Array, k: number, exclude?: Int32Array): TopK {
     return this.recommendFor({ history: recent }, k, exclude);
@@ -352,9 +505,13 @@ export class TwoTower extends EmbeddingModel {
     exclude?: ArrayLike<number>,
   ): TopK {
     const q = this.userVector(f);
+    const ex = exclude === undefined ? null : Int32Array.from(new Set(Array.from(exclude))).sort();
+    if (this.scenario === "u2u")
+      return this.itemsOfPeers(this.peers(q, 1, this.neighborCount(), null), k, () =>
+        ex === null ? null : [ex, 0, ex.length],
+      );
     const scores = new Float32Array(this.nItems);
     this.serveGemm.nt(q, 0, 1, this.itemVecs, 0, this.nItems, this.dim, scores, 0, this.nItems);
-    const ex = exclude === undefined ? null : Int32Array.from(new Set(Array.from(exclude))).sort();
     const out = new TopK(1, k);
     topKRowInto(scores, 0, this.nItems, ex, 0, ex === null ? 0 : ex.length, new TopKHeap(k), out, 0);
     return out;
@@ -370,8 +527,13 @@ export class TwoTower extends EmbeddingModel {
     );
     const files: Parameters<typeof writeArtifact>[2] = {
       "users.npy": { npy: this.userVecs, shape: [this.nUsers, this.dim] },
-      "items.npy": { npy: this.itemVecs, shape: [this.nItems, this.dim] },
     };
+    const ui = this.userItems;
+    if (this.scenario === "u2u" && ui !== null) {
+      files["peers.npy"] = { npy: this.peerVecs, shape: [this.nUsers, this.dim] };
+      files["user-items.offsets.npy"] = { npy: ui.offsets, shape: [ui.offsets.length] };
+      files["user-items.indices.npy"] = { npy: ui.indices, shape: [ui.indices.length] };
+    } else files["items.npy"] = { npy: this.itemVecs, shape: [this.nItems, this.dim] };
     u.parameters().forEach((p, k) => {
       files[`user-tower.${k}.npy`] = { npy: p, shape: [p.length] };
     });
@@ -411,13 +573,34 @@ export class TwoTower extends EmbeddingModel {
       itemTower: { shape: TowerShape; nParams: number };
       vocabs: Record<string, string[]>;
     };
+    const u2u = (p.scenario ?? "u2i") === "u2u";
     const users = await a.npy("users.npy");
-    const items = await a.npy("items.npy");
+    const items = u2u ? await a.npy("peers.npy") : await a.npy("items.npy");
     assert(
       users.data instanceof Float32Array && items.data instanceof Float32Array,
       () => `${dir}: embeddings must be float32`,
       "RK_ERR_ARTIFACT",
     );
+    if (u2u) {
+      const off = await a.npy("user-items.offsets.npy");
+      const idx = await a.npy("user-items.indices.npy");
+      assert(
+        off.data instanceof Int32Array &&
+          idx.data instanceof Int32Array &&
+          off.data.length === meta.nUsers + 1 &&
+          off.data[meta.nUsers] === idx.data.length,
+        () => `${dir}: user-items.*.npy must be an int32 CSR of ${meta.nUsers} users`,
+        "RK_ERR_ARTIFACT",
+      );
+      m.userItems = {
+        nRows: meta.nUsers,
+        nCols: meta.nItems,
+        offsets: off.data,
+        indices: idx.data,
+        values: null,
+      };
+      m.peerVecs = items.data;
+    }
     const restore = async (
       which: "user" | "item",
       side: "query" | "item",
@@ -450,7 +633,7 @@ export class TwoTower extends EmbeddingModel {
       m.queryItemVecs = qi.data;
     }
     m.userVecs = users.data;
-    m.itemVecs = items.data;
+    m.itemVecs = u2u ? new Float32Array(0) : items.data;
     m.nUsers = meta.nUsers;
     m.nItems = meta.nItems;
     m.dim = meta.dim;

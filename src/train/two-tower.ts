@@ -170,7 +170,8 @@ export async function trainTwoTower(
       const nRows = n + nNeg;
       itemIds.set(t.subarray(0, n), 0);
       itemIds.set(negIds.subarray(0, nNeg), n);
-      qAware?.setTargets(t.subarray(0, n));
+      // only item targets can sit in a history (u2u targets are history halves, not items)
+      if (info.querySpace === "users") qAware?.setTargets(t.subarray(0, n));
       recipe.query.forwardInto(q, n, Q);
       // fresh item rows: the positives, plus the negatives unless they come from the cache
       const nFresh = useCache ? n : nRows;
