@@ -292,6 +292,8 @@ registerModel("pinsage", {
     "topT",
     "walk",
     "hardNegatives",
+    "itemAttributes",
+    "idDropout",
     ...GCN_LOSS,
     "lr",
     "l2",
@@ -304,7 +306,19 @@ registerModel("pinsage", {
 
 registerModel("graphsage", {
   summary: "GraphSAGE: mean aggregation over uniformly sampled neighbours, same convolution (eq. 5-33)",
-  options: ["dim", "hidden", "layers", "fanout", ...GCN_LOSS, "lr", "l2", "initScale", ...TRAIN],
+  options: [
+    "dim",
+    "hidden",
+    "layers",
+    "fanout",
+    "itemAttributes",
+    "idDropout",
+    ...GCN_LOSS,
+    "lr",
+    "l2",
+    "initScale",
+    ...TRAIN,
+  ],
   create: (o) => new GraphSage(o as PinSageModelOptions),
   load: (d) => GraphSage.load(d),
 });

@@ -8,11 +8,19 @@
  *  - training: per batch, the layer-wise computation graph of the batch's nodes is sampled
  *    (Code 5-8, graph/subgraph.ts) — never the whole graph — and forward/backward run on it;
  *  - inference (`exportAll`): layer by layer over all nodes, each node's layer-k state computed
- *    once, over the fixed top-T (PinSage) or all neighbours (GraphSAGE): no sampling randomness.
+ *    once, over the fixed top-T (PinSage) or all neighbours (GraphSAGE): no sampling randomness;
+ *  - inductive inference (`inferGraph`): the trained weights over another graph with the same
+ *    numbering plus new edges (e.g. items withheld from training, with their attribute-value
+ *    nodes and interactions); nodes without a trained ID feature get a zero input feature, so
+ *    their vectors come from features-as-nodes and neighbours only;
+ *  - `itemAttributes`: item attribute values (e.g. genres) as extra graph nodes with ID
+ *    features (graph/attribute-nodes.ts); items without training interactions are left out of the
+ *    training graph entirely.
  * As with LightGCN the query side (users) and item side share one core; the dense layers and
  * the touched ID rows are updated once both sides have run backward.
  */
 import { assert } from "../errors.ts";
+import { buildAttributeGraph } from "../graph/attribute-nodes.ts";
 import { type BipartiteGraph, buildBipartiteGraph } from "../graph/bipartite.ts";
 import { type Importance, type ImportanceOptions, importanceNeighbors } from "../graph/random-walk.ts";
 import {
@@ -25,6 +33,7 @@ import {
 } from "../graph/subgraph.ts";
 import type { Csr } from "../math/csr.ts";
 import type { Rng } from "../math/rng.ts";
+import type { AttributeField, Dataset, Interactions } from "../types.ts";
 import { type ConvGraph, type ConvPass, GraphConv } from "./graph-conv.ts";
 import { checkInit, type InitOptions, initInto } from "./init.ts";
 import { RowGrads } from "./row-grads.ts";
@@ -45,6 +54,14 @@ export interface PinSageOptions extends InitOptions {
   readonly fanout?: number;
   /** Random walks with restart (importance): steps per node, restart probability, ranking kept. */
   readonly walk?: Omit<ImportanceOptions, "topT">;
+  /** Item attribute fields of the dataset (e.g. ["genre"]) added as graph nodes. Default none. */
+  readonly itemAttributes?: readonly string[];
+  /**
+   * Training only: probability that an item's ID feature in a batch's S_0 is replaced by zero (no
+   * gradient), so the convolution learns to place items from neighbours and attribute nodes alone,
+   * as it must for items unseen in training. Default 0.
+   */
+  readonly idDropout?: number;
 }
 
 type Side = "users" | "items";
@@ -64,10 +81,12 @@ export class PinSageCore {
   private rows: RowGrads | null = null;
   private updater: RowUpdater | null = null;
   private rng: Rng | null = null;
-  private readonly last: Map<Side, { sub: Subgraph; pass: ConvPass }> = new Map();
+  private readonly last: Map<Side, { sub: Subgraph; pass: ConvPass; dropped: Uint8Array | null }> = new Map();
   private pending = 0;
   private data: unknown = null;
   private exported: Float32Array | null = null;
+  /** Nodes with a trained ID feature (degree > 0 in the training graph); null = all. */
+  private known: Uint8Array | null = null;
 
   constructor(private readonly o: PinSageOptions = {}) {
     this.dim = o.dim ?? 64;
@@ -86,6 +105,8 @@ export class PinSageCore {
       this.kind === "importance" || this.kind === "uniform",
       () => `pinSage: neighbors must be "importance" or "uniform", got "${this.kind}"`,
     );
+    const p = o.idDropout ?? 0;
+    assert(p >= 0 && p < 1, () => `pinSage: idDropout must be in [0, 1), got ${p}`);
     checkInit(o, "pinSage");
   }
 
@@ -99,7 +120,7 @@ export class PinSageCore {
     );
     if (this.data === d) return;
     this.data = d;
-    const g = buildBipartiteGraph(d.train, d.users.size, d.items.size);
+    const g = this.trainingGraph(d);
     this.prepareGraph(g, ctx.rng);
     this.table = new Float32Array(g.nNodes * this.dim);
     initInto(this.table, this.o, ctx.rng);
@@ -110,10 +131,58 @@ export class PinSageCore {
     this.rng = ctx.rng;
   }
 
+  /** `itemAttributes` as a list (a comma-separated string is accepted from configs / the CLI). */
+  private attributeNames(): string[] {
+    const a = this.o.itemAttributes as readonly string[] | string | undefined;
+    if (a === undefined) return [];
+    return typeof a === "string" ? a.split(",").filter((s) => s !== "") : [...a];
+  }
+
+  /** The dataset's item attribute fields named by `itemAttributes`. */
+  attributeFields(d: Dataset): AttributeField[] {
+    return this.attributeNames().map((name) => {
+      const f = d.itemAttributes.get(name);
+      assert(
+        f !== undefined,
+        () =>
+          `pinSage.itemAttributes: dataset "${d.name}" has no item attribute "${name}" (has: ${[...d.itemAttributes.keys()].join(", ") || "none"})`,
+      );
+      return f;
+    });
+  }
+
+  /** Training graph: interactions (+ attribute nodes of items that have interactions). */
+  private trainingGraph(d: Dataset): BipartiteGraph {
+    const nU = d.users.size;
+    const nI = d.items.size;
+    if (this.attributeNames().length === 0) return buildBipartiteGraph(d.train, nU, nI);
+    const seen = new Uint8Array(nI);
+    for (let e = 0; e < d.train.length; e++) seen[d.train.items[e]] = 1;
+    return buildAttributeGraph(d.train, nU, nI, {
+      fields: this.attributeFields(d),
+      include: (i) => seen[i] === 1,
+    });
+  }
+
+  /**
+   * The graph for inductive inference: the dataset's training interactions plus `extra` (e.g. the
+   * interactions of items withheld from training), with attribute nodes for every item that has
+   * an edge. Same node numbering as the training graph. Allocates.
+   */
+  inferenceGraph(d: Dataset, extra: Interactions): BipartiteGraph {
+    const nU = d.users.size;
+    const nI = d.items.size;
+    const x = concatInteractions(d.train, extra);
+    if (this.attributeNames().length === 0) return buildBipartiteGraph(x, nU, nI);
+    return buildAttributeGraph(x, nU, nI, { fields: this.attributeFields(d) });
+  }
+
   /** Neighbourhoods of a graph (also used by tests on hand-made graphs). */
   prepareGraph(g: BipartiteGraph, rng: Rng): void {
     this.graph = g;
     this.exported = null;
+    this.known = new Uint8Array(g.nNodes);
+    for (let v = 0; v < g.nNodes; v++) this.known[v] = g.degrees[v] > 0 ? 1 : 0;
     if (this.kind === "importance") {
       this.importance = importanceNeighbors(g, rng, { ...this.o.walk, topT: this.o.topT ?? 10 });
       this.inferSampler = this.importance.neighbors;
@@ -149,12 +218,22 @@ export class PinSageCore {
     const d = this.dim;
     const l0 = sub.layers[0];
     const H0 = new Float32Array(l0.length * d);
-    for (let i = 0; i < l0.length; i++) H0.set(this.table.subarray(l0[i] * d, (l0[i] + 1) * d), i * d);
+    const p = this.o.idDropout ?? 0;
+    const g = this.graph as BipartiteGraph;
+    const dropped = p > 0 ? new Uint8Array(l0.length) : null;
+    for (let i = 0; i < l0.length; i++) {
+      const v = l0[i];
+      if (dropped !== null && v >= g.nUsers && v < g.nUsers + g.nItems && (this.rng as Rng).next() < p) {
+        dropped[i] = 1;
+        continue;
+      }
+      H0.set(this.table.subarray(v * d, (v + 1) * d), i * d);
+    }
     const pass = (this.conv as GraphConv).forward(convGraph(sub), H0);
     const HK = pass.H[this.layers];
     for (let i = 0; i < n; i++)
       out.set(HK.subarray(sub.targetIndex[i] * d, (sub.targetIndex[i] + 1) * d), i * d);
-    this.last.set(key, { sub, pass });
+    this.last.set(key, { sub, pass, dropped });
   }
 
   forwardInto(side: Side, ids: Int32Array, n: number, out: Float32Array): void {
@@ -167,7 +246,7 @@ export class PinSageCore {
     const rec = this.last.get(side);
     assert(rec !== undefined, () => `pinSage.${side}: backward without a forward`);
     const d = this.dim;
-    const { sub, pass } = rec;
+    const { sub, pass, dropped } = rec;
     const dHK = new Float32Array(sub.layers[this.layers].length * d);
     for (let i = 0; i < n; i++) {
       const o = sub.targetIndex[i] * d;
@@ -177,6 +256,7 @@ export class PinSageCore {
     const rows = this.rows as RowGrads;
     const l0 = sub.layers[0];
     for (let i = 0; i < l0.length; i++) {
+      if (dropped !== null && dropped[i] === 1) continue;
       const off = rows.offsetOf(l0[i]);
       const buf = rows.buf();
       for (let j = 0; j < d; j++) buf[off + j] += dH0[i * d + j];
@@ -199,8 +279,45 @@ export class PinSageCore {
   inferAll(): Float32Array {
     if (this.pending > 0) this.apply();
     const g = this.graph as BipartiteGraph;
-    const nb = this.inferSampler as Csr;
-    const N = g.nNodes;
+    return this.inferOver(this.inferSampler as Csr, g.nNodes, this.table.slice(0, g.nNodes * this.dim));
+  }
+
+  /**
+   * Inductive full-graph inference (GraphSAGE's unseen nodes): the trained weights over graph `g`
+   * (same numbering as the training graph for its first nodes, e.g. from `inferenceGraph`).
+   * Input features: the trained ID row of every node that had a training edge, zero for the others
+   * (nodes withheld from training, nodes beyond the training graph). Neighbourhoods are those of
+   * `g`: all neighbours (GraphSAGE) or the top-T of fresh random walks on `g` (PinSage, `rng`).
+   * Returns the layer-K vectors of all `g.nNodes` nodes. Allocates.
+   */
+  inferGraph(g: BipartiteGraph, rng?: Rng): Float32Array {
+    if (this.pending > 0) this.apply();
+    const t = this.graph as BipartiteGraph;
+    assert(t !== null, () => "pinSage.inferGraph: the encoder has no training graph yet (fit first)");
+    assert(
+      g.nUsers === t.nUsers && g.nItems === t.nItems && g.nNodes >= t.nNodes,
+      () =>
+        `pinSage.inferGraph: the graph has ${g.nUsers} users, ${g.nItems} items, ${g.nNodes} nodes; the training graph ${t.nUsers}, ${t.nItems}, ${t.nNodes}`,
+    );
+    const d = this.dim;
+    const H0 = new Float32Array(g.nNodes * d);
+    const known = this.known as Uint8Array;
+    for (let v = 0; v < t.nNodes; v++)
+      if (known[v] === 1) H0.set(this.table.subarray(v * d, (v + 1) * d), v * d);
+    let nb: Csr;
+    if (this.kind === "importance") {
+      assert(rng !== undefined, () => "pinSage.inferGraph: importance neighbours need an rng for the walks");
+      nb = importanceNeighbors(g, rng, { ...this.o.walk, topT: this.o.topT ?? 10 }).neighbors;
+    } else nb = { ...g, values: null };
+    return this.inferOver(nb, g.nNodes, H0);
+  }
+
+  /** Whether node v had a trained ID feature (an edge in the training graph). */
+  isKnown(v: number): boolean {
+    return this.known === null || (v < this.known.length && this.known[v] === 1);
+  }
+
+  private inferOver(nb: Csr, N: number, H0: Float32Array): Float32Array {
     const weights = new Float32Array(nb.indices.length);
     for (let v = 0; v < N; v++) {
       let s = 0;
@@ -211,7 +328,7 @@ export class PinSageCore {
     const edges = { offsets: nb.offsets, indices: nb.indices, weights };
     const sizes = new Int32Array(this.layers + 1).fill(N);
     const cg: ConvGraph = { sizes, edges: [edges, ...Array.from({ length: this.layers }, () => edges)] };
-    const pass = (this.conv as GraphConv).forward(cg, this.table.slice(0, N * this.dim));
+    const pass = (this.conv as GraphConv).forward(cg, H0);
     return pass.H[this.layers];
   }
 
@@ -221,12 +338,23 @@ export class PinSageCore {
     const d = this.dim;
     return side === "users"
       ? this.exported.slice(0, g.nUsers * d)
-      : this.exported.slice(g.nUsers * d, g.nNodes * d);
+      : this.exported.slice(g.nUsers * d, (g.nUsers + g.nItems) * d);
   }
 
   parameters(): Float32Array[] {
     return [this.table, ...(this.conv as GraphConv).parameters()];
   }
+}
+
+function concatInteractions(a: Interactions, b: Interactions): Interactions {
+  const n = a.length + b.length;
+  const users = new Int32Array(n);
+  const items = new Int32Array(n);
+  users.set(a.users.subarray(0, a.length));
+  users.set(b.users.subarray(0, b.length), a.length);
+  items.set(a.items.subarray(0, a.length));
+  items.set(b.items.subarray(0, b.length), a.length);
+  return { length: n, users, items, weights: null, ts: null, events: null, eventNames: [], sessions: null };
 }
 
 function convGraph(sub: Subgraph): ConvGraph {

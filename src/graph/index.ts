@@ -5,6 +5,11 @@
  * layer-combined propagation.
  */
 export {
+  type AttributeGraphOptions,
+  attributeGraphSize,
+  buildAttributeGraph,
+} from "./attribute-nodes.ts";
+export {
   type BipartiteGraph,
   buildBipartiteGraph,
   itemNode,

@@ -4,13 +4,25 @@
  * importance neighbours from random walks with restart (PinSage) or uniformly sampled neighbours
  * (GraphSAGE), trained on layer-wise sampled subgraphs per batch (Code 5-8) with the framework's
  * negatives and loss (train/gcn-recipe.ts); vectors for serving come from full-graph inference.
+ * Inductive use (`inductiveEmbeddings`): items withheld from training get vectors from their
+ * features (attribute-value nodes, `itemAttributes`) and their edges, with the trained weights.
  */
-import { graphSage, type PinSageOptions, pinSage } from "../encoders/pinsage.ts";
+import {
+  graphSage,
+  type PinSageCore,
+  type PinSageOptions,
+  type PinSageSide,
+  pinSage,
+} from "../encoders/pinsage.ts";
+import { assert } from "../errors.ts";
+import { Rng } from "../math/rng.ts";
 import * as negatives from "../negatives/index.ts";
+import type { Embeddings } from "../recommender.ts";
 import { type GcnLossOptions, gcnLossParams, gcnRecipe } from "../train/gcn-recipe.ts";
 import { visitRankBand } from "../train/graph-negatives.ts";
 import { adam } from "../train/optimizers/adam.ts";
 import type { Recipe } from "../train/recipe.ts";
+import type { Dataset, Interactions } from "../types.ts";
 import { EmbeddingModel, type EmbeddingModelOptions } from "./embedding-model.ts";
 
 export interface PinSageModelOptions
@@ -44,6 +56,8 @@ function encoderOptions(o: PinSageModelOptions): PinSageOptions {
     topT: o.topT ?? 10,
     fanout: o.fanout ?? 10,
     ...(o.walk === undefined ? {} : { walk: o.walk }),
+    ...(o.itemAttributes === undefined ? {} : { itemAttributes: o.itemAttributes }),
+    ...(o.idDropout === undefined ? {} : { idDropout: o.idDropout }),
     scale: o.initScale ?? 0.1,
   };
 }
@@ -51,6 +65,10 @@ function encoderOptions(o: PinSageModelOptions): PinSageOptions {
 export function pinSageRecipe(o: PinSageModelOptions = {}): Recipe {
   const h = o.hardNegatives;
   if (h === undefined) return gcnRecipe(pinSage(encoderOptions(o)), o);
+  assert(
+    (o.itemAttributes ?? []).length === 0,
+    () => "pinsage: hardNegatives (visit-rank band over items) cannot be combined with itemAttributes",
+  );
   const eo = encoderOptions(o);
   const pair = pinSage({ ...eo, walk: { ...eo.walk, keep: Math.max(h.to ?? 200, eo.walk?.keep ?? 0) * 4 } });
   const hard = negatives.hard({
@@ -74,6 +92,8 @@ function trainOptions(o: PinSageModelOptions, kind: string) {
     topT,
     fanout,
     walk,
+    itemAttributes,
+    idDropout,
     loss,
     temperature,
     nGlobal,
@@ -99,6 +119,8 @@ function given(o: PinSageModelOptions, sage: boolean): Record<string, unknown> {
     dim: o.dim ?? 64,
     hidden: o.hidden ?? o.dim ?? 64,
     layers: o.layers ?? 2,
+    ...(o.itemAttributes ? { itemAttributes: o.itemAttributes } : {}),
+    ...(o.idDropout ? { idDropout: o.idDropout } : {}),
     ...(sage
       ? { fanout: o.fanout ?? 10 }
       : {
@@ -113,9 +135,47 @@ function given(o: PinSageModelOptions, sage: boolean): Record<string, unknown> {
   };
 }
 
+/**
+ * Inductive embeddings of a fitted model: full-graph inference with the trained weights over
+ * `data.train` + `extra` (e.g. the interactions of items withheld from training) with attribute
+ * nodes for every item that has an edge; nodes without a training edge get a zero ID feature.
+ */
+function inductive(
+  kind: string,
+  recipe: unknown,
+  data: Dataset,
+  extra: Interactions,
+  seed: number,
+): Embeddings {
+  const item = (recipe as { item?: PinSageSide } | null)?.item;
+  const core = item?.core as PinSageCore | undefined;
+  assert(
+    core?.graph != null,
+    () => `${kind}.inductiveEmbeddings: needs a model fitted in this process (a loaded model serves only)`,
+  );
+  const g = core.inferenceGraph(data, extra);
+  const H = core.inferGraph(g, new Rng(seed));
+  const d = core.dim;
+  return {
+    dim: d,
+    users: H.slice(0, g.nUsers * d),
+    items: H.slice(g.nUsers * d, (g.nUsers + g.nItems) * d),
+  };
+}
+
 export class PinSage extends EmbeddingModel {
   constructor(o: PinSageModelOptions = {}) {
     super(pinSageRecipe(o), trainOptions(o, "pinsage"), given(o, false));
+  }
+
+  /**
+   * Vectors of all users and items over the training graph plus `extra` interactions, by the
+   * trained weights (inductive: items withheld from training get vectors from their attribute
+   * nodes and `extra` edges). `data` is the dataset the model was fitted on. Allocates.
+   * @example const v = model.inductiveEmbeddings(trainSet, heldOutItemInteractions);
+   */
+  inductiveEmbeddings(data: Dataset, extra: Interactions): Embeddings {
+    return inductive(this.kind, this.recipe, data, extra, (this.opts.seed as number | undefined) ?? 1);
   }
 
   static override async load(dir: string): Promise<EmbeddingModel> {
@@ -126,6 +186,11 @@ export class PinSage extends EmbeddingModel {
 export class GraphSage extends EmbeddingModel {
   constructor(o: PinSageModelOptions = {}) {
     super(graphSageRecipe(o), trainOptions(o, "graphsage"), given(o, true));
+  }
+
+  /** As `PinSage.inductiveEmbeddings` (all neighbours, no randomness). */
+  inductiveEmbeddings(data: Dataset, extra: Interactions): Embeddings {
+    return inductive(this.kind, this.recipe, data, extra, 1);
   }
 
   static override async load(dir: string): Promise<EmbeddingModel> {
