@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
 import { test } from "node:test";
+import { checkWatBytes } from "../../test/fixtures/wat-bytes.ts";
 import { IdMap } from "../data/id-map.ts";
 import { buildCsr } from "../math/csr.ts";
 import { Rng } from "../math/rng.ts";
@@ -173,36 +173,10 @@ test("propagation = Σ α_k Â^k x against dense matrix powers (float64)", () =>
   }
 });
 
-test("spmm-wasm.bytes.ts matches spmm-wasm.wat assembled by wabt", async (t) => {
-  let wabtInit: () => Promise<{
-    parseWat(
-      name: string,
-      text: string,
-      f: object,
-    ): { validate(): void; toBinary(o: object): { buffer: Uint8Array } };
-  }>;
-  try {
-    wabtInit = (await import("wabt")).default as typeof wabtInit;
-  } catch {
-    t.skip("wabt (dev dependency) not installed");
-    return;
-  }
-  const wabt = await wabtInit();
-  const mod = wabt.parseWat(
-    "spmm-wasm.wat",
-    readFileSync(new URL("./spmm-wasm.wat", import.meta.url), "utf8"),
-    {
-      simd: true,
-    },
-  );
-  mod.validate();
-  const b64 = Buffer.from(mod.toBinary({}).buffer).toString("base64");
-  if (process.env.RECALLKIT_REGEN_WASM === "1" && b64 !== SPMM_WASM_BASE64) {
-    writeFileSync(
-      new URL("./spmm-wasm.bytes.ts", import.meta.url),
-      `/** Generated from spmm-wasm.wat by graph.test.ts (RECALLKIT_REGEN_WASM=1); do not edit. */\nexport const SPMM_WASM_BASE64 =\n  "${b64}";\n`,
-    );
-    return;
-  }
-  assert.equal(b64, SPMM_WASM_BASE64, "spmm-wasm.bytes.ts is stale: rerun with RECALLKIT_REGEN_WASM=1");
-});
+test("spmm-wasm.bytes.ts matches spmm-wasm.wat assembled by wabt", (t) =>
+  checkWatBytes(t, {
+    wat: new URL("./spmm-wasm.wat", import.meta.url),
+    constName: "SPMM_WASM_BASE64",
+    embedded: SPMM_WASM_BASE64,
+    features: { simd: true },
+  }));

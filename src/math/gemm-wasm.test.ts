@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import { checkWatBytes } from "../../test/fixtures/wat-bytes.ts";
 import { gemmNTReference } from "./blas.reference.ts";
 import { gemmNT } from "./blas.ts";
 import { GEMM_WASM_BASE64 } from "./gemm-wasm.bytes.ts";
@@ -14,36 +14,13 @@ function randomMatrix(rng: Rng, rows: number, dim: number): Float32Array {
 }
 
 describe("gemm-wasm", () => {
-  it("embedded bytes match gemm-wasm.wat assembled by wabt", async (t) => {
-    let wabtInit: () => Promise<{
-      parseWat(
-        name: string,
-        text: string,
-        f: object,
-      ): { validate(): void; toBinary(o: object): { buffer: Uint8Array } };
-    }>;
-    try {
-      wabtInit = (await import("wabt")).default as typeof wabtInit;
-    } catch {
-      t.skip("wabt (dev dependency) not installed");
-      return;
-    }
-    const wabt = await wabtInit();
-    const wat = readFileSync(new URL("./gemm-wasm.wat", import.meta.url), "utf8");
-    const mod = wabt.parseWat("gemm-wasm.wat", wat, { simd: true });
-    mod.validate();
-    const b64 = Buffer.from(mod.toBinary({}).buffer).toString("base64");
-    if (process.env.RECALLKIT_REGEN_WASM === "1" && b64 !== GEMM_WASM_BASE64) {
-      const file = new URL("./gemm-wasm.bytes.ts", import.meta.url);
-      writeFileSync(
-        file,
-        `/** Generated from gemm-wasm.wat by gemm-wasm.test.ts (RECALLKIT_REGEN_WASM=1); do not edit. */\n` +
-          `export const GEMM_WASM_BASE64 =\n  "${b64}";\n`,
-      );
-      return;
-    }
-    assert.equal(b64, GEMM_WASM_BASE64, "gemm-wasm.bytes.ts is stale: rerun with RECALLKIT_REGEN_WASM=1");
-  });
+  it("embedded bytes match gemm-wasm.wat assembled by wabt", (t) =>
+    checkWatBytes(t, {
+      wat: new URL("./gemm-wasm.wat", import.meta.url),
+      constName: "GEMM_WASM_BASE64",
+      embedded: GEMM_WASM_BASE64,
+      features: { simd: true },
+    }));
 
   it("is supported on this runtime", () => {
     assert.ok(wasmSimdSupported());

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
 import { test } from "node:test";
+import { checkWatBytes } from "../../test/fixtures/wat-bytes.ts";
 import { buildCsr } from "../math/csr.ts";
 import { createWasmGemm } from "../math/gemm-wasm.ts";
 import { Rng } from "../math/rng.ts";
@@ -10,31 +10,15 @@ import { alsWasmSupported } from "./als-cg-wasm.ts";
 import { AlsEngine, allocAlsBuffers, gramWasmInto } from "./als-engine.ts";
 import { cgSolveRows, GRAM_CHUNK, gramAddInto, symmetrizeInto } from "./als-kernels.ts";
 
-test("embedded bytes match als-cg-wasm.wat assembled by wabt", async (t) => {
-  let wabtInit: () => Promise<{
-    parseWat(name: string, text: string, f: object): { toBinary(o: object): { buffer: Uint8Array } };
-  }>;
-  try {
-    wabtInit = (await import("wabt")).default as typeof wabtInit;
-  } catch {
-    t.skip("wabt (dev dependency) not installed");
-    return;
-  }
-  const wabt = await wabtInit();
-  const wat = readFileSync(new URL("./als-cg-wasm.wat", import.meta.url), "utf8");
+test("embedded bytes match als-cg-wasm.wat assembled by wabt", (t) =>
   // wabt.js's validate() rejects shared memories even with `threads`; V8's validator checks below.
-  const mod = wabt.parseWat("als-cg-wasm.wat", wat, { simd: true, threads: true, bulk_memory: true });
-  const b64 = Buffer.from(mod.toBinary({}).buffer).toString("base64");
-  if (process.env.RECALLKIT_REGEN_WASM === "1" && b64 !== ALS_CG_WASM_BASE64) {
-    writeFileSync(
-      new URL("./als-cg-wasm.bytes.ts", import.meta.url),
-      `/** Generated from als-cg-wasm.wat by als-cg-wasm.test.ts (RECALLKIT_REGEN_WASM=1); do not edit. */\n` +
-        `export const ALS_CG_WASM_BASE64 =\n  "${b64}";\n`,
-    );
-    return;
-  }
-  assert.equal(b64, ALS_CG_WASM_BASE64, "als-cg-wasm.bytes.ts is stale: rerun with RECALLKIT_REGEN_WASM=1");
-});
+  checkWatBytes(t, {
+    wat: new URL("./als-cg-wasm.wat", import.meta.url),
+    constName: "ALS_CG_WASM_BASE64",
+    embedded: ALS_CG_WASM_BASE64,
+    features: { simd: true, threads: true, bulk_memory: true },
+    validate: false,
+  }));
 
 test("WebAssembly SIMD + shared memory are supported here", () => {
   assert.ok(alsWasmSupported());

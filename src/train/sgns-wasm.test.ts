@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
 import { test } from "node:test";
+import { checkWatBytes } from "../../test/fixtures/wat-bytes.ts";
 import { AliasTable } from "../math/alias.ts";
 import { Rng } from "../math/rng.ts";
 import { JsPairKernel, type SgnsCorpus, SgnsScratch, sgnsRange } from "./sgns.ts";
@@ -8,36 +8,13 @@ import { trainSgns } from "./sgns-train.ts";
 import { SGNS_WASM_BASE64 } from "./sgns-wasm.bytes.ts";
 import { createSgnsLayout, sgnsTables, sgnsWasmSupported, WasmPairKernel } from "./sgns-wasm.ts";
 
-test("sgns-wasm: embedded bytes match sgns-wasm.wat assembled by wabt", async (t) => {
-  let wabtInit: () => Promise<{
-    parseWat(
-      name: string,
-      text: string,
-      f: object,
-    ): { validate(f: object): void; toBinary(o: object): { buffer: Uint8Array } };
-  }>;
-  try {
-    wabtInit = (await import("wabt")).default as typeof wabtInit;
-  } catch {
-    t.skip("wabt (dev dependency) not installed");
-    return;
-  }
-  const wabt = await wabtInit();
-  const wat = readFileSync(new URL("./sgns-wasm.wat", import.meta.url), "utf8");
-  const features = { simd: true, threads: true };
-  const mod = wabt.parseWat("sgns-wasm.wat", wat, features);
-  mod.validate(features);
-  const b64 = Buffer.from(mod.toBinary({}).buffer).toString("base64");
-  if (process.env.RECALLKIT_REGEN_WASM === "1" && b64 !== SGNS_WASM_BASE64) {
-    writeFileSync(
-      new URL("./sgns-wasm.bytes.ts", import.meta.url),
-      `/** Generated from sgns-wasm.wat by sgns-wasm.test.ts (RECALLKIT_REGEN_WASM=1); do not edit. */\n` +
-        `export const SGNS_WASM_BASE64 =\n  "${b64}";\n`,
-    );
-    return;
-  }
-  assert.equal(b64, SGNS_WASM_BASE64, "sgns-wasm.bytes.ts is stale: rerun with RECALLKIT_REGEN_WASM=1");
-});
+test("sgns-wasm: embedded bytes match sgns-wasm.wat assembled by wabt", (t) =>
+  checkWatBytes(t, {
+    wat: new URL("./sgns-wasm.wat", import.meta.url),
+    constName: "SGNS_WASM_BASE64",
+    embedded: SGNS_WASM_BASE64,
+    features: { simd: true, threads: true },
+  }));
 
 test("sgns-wasm: supported on this runtime", () => {
   assert.ok(sgnsWasmSupported());
