@@ -14,8 +14,9 @@
 import { assert } from "../errors.ts";
 import { type BipartiteGraph, buildBipartiteGraph } from "../graph/bipartite.ts";
 import { Propagation } from "../graph/propagate.ts";
+import { GraphSide, type GraphSideName } from "./graph-side.ts";
 import { checkInit, type InitOptions, initInto } from "./init.ts";
-import type { EncoderContext, GraphEncoder, RowUpdater } from "./types.ts";
+import type { EncoderContext, RowUpdater } from "./types.ts";
 
 export interface LightGcnOptions extends InitOptions {
   /** Vector size. Default 64. */
@@ -26,7 +27,7 @@ export interface LightGcnOptions extends InitOptions {
   readonly alphas?: readonly number[];
 }
 
-type Side = "users" | "items";
+type Side = GraphSideName;
 
 /** The shared state of a LightGCN encoder pair: graph, E^(0), F and the pending dF. */
 export class LightGcnCore {
@@ -147,6 +148,10 @@ export class LightGcnCore {
     this.stale = true;
   }
 
+  parameters(): Float32Array[] {
+    return [this.table];
+  }
+
   /** Final vectors of one side, rows × dim (allocates). */
   exportSide(side: Side): Float32Array {
     this.stale = true; // parameters may have been restored from a snapshot
@@ -158,39 +163,9 @@ export class LightGcnCore {
 }
 
 /** One side (users or items) of a LightGCN pair, as the framework's Encoder. */
-export class LightGcnSide implements GraphEncoder {
-  readonly name: string;
-  readonly dim: number;
-  readonly hops: number;
-  readonly table = null;
-
-  constructor(
-    readonly core: LightGcnCore,
-    readonly side: Side,
-  ) {
-    this.dim = core.dim;
-    this.hops = core.layers;
-    this.name = `lightGcn.${side}(${core.dim}, K=${core.layers})`;
-  }
-
-  prepare(ctx: EncoderContext): void {
-    this.core.prepare(ctx, this.side);
-  }
-
-  forwardInto(ids: Int32Array, n: number, out: Float32Array): void {
-    this.core.forwardInto(this.side, ids, n, out);
-  }
-
-  backward(ids: Int32Array, n: number, dOut: Float32Array): void {
-    this.core.backward(this.side, ids, n, dOut);
-  }
-
-  exportAll(): Float32Array {
-    return this.core.exportSide(this.side);
-  }
-
-  parameters(): Float32Array[] {
-    return [this.core.table];
+export class LightGcnSide extends GraphSide<LightGcnCore> {
+  constructor(core: LightGcnCore, side: Side) {
+    super(core, side, "lightGcn");
   }
 }
 

@@ -35,9 +35,10 @@ import type { Csr } from "../math/csr.ts";
 import type { Rng } from "../math/rng.ts";
 import type { AttributeField, Dataset, Interactions } from "../types.ts";
 import { type ConvGraph, type ConvPass, GraphConv } from "./graph-conv.ts";
+import { GraphSide, type GraphSideName } from "./graph-side.ts";
 import { checkInit, type InitOptions, initInto } from "./init.ts";
 import { RowGrads } from "./row-grads.ts";
-import type { EncoderContext, GraphEncoder, RowUpdater } from "./types.ts";
+import type { EncoderContext, RowUpdater } from "./types.ts";
 
 export interface PinSageOptions extends InitOptions {
   /** Output and feature size. Default 64. */
@@ -64,7 +65,7 @@ export interface PinSageOptions extends InitOptions {
   readonly idDropout?: number;
 }
 
-type Side = "users" | "items";
+type Side = GraphSideName;
 
 export class PinSageCore {
   readonly dim: number;
@@ -361,39 +362,10 @@ function convGraph(sub: Subgraph): ConvGraph {
   return { sizes: sub.layers.map((l) => l.length), edges: sub.edges };
 }
 
-export class PinSageSide implements GraphEncoder {
-  readonly name: string;
-  readonly dim: number;
-  readonly hops: number;
-  readonly table = null;
-
-  constructor(
-    readonly core: PinSageCore,
-    readonly side: Side,
-  ) {
-    this.dim = core.dim;
-    this.hops = core.layers;
-    this.name = `${core.kind === "importance" ? "pinSage" : "graphSage"}.${side}(${core.dim}, K=${core.layers})`;
-  }
-
-  prepare(ctx: EncoderContext): void {
-    this.core.prepare(ctx, this.side);
-  }
-
-  forwardInto(ids: Int32Array, n: number, out: Float32Array): void {
-    this.core.forwardInto(this.side, ids, n, out);
-  }
-
-  backward(ids: Int32Array, n: number, dOut: Float32Array): void {
-    this.core.backward(this.side, ids, n, dOut);
-  }
-
-  exportAll(): Float32Array {
-    return this.core.exportSide(this.side);
-  }
-
-  parameters(): Float32Array[] {
-    return this.core.parameters();
+/** One side (users or items) of a PinSage/GraphSAGE pair, as the framework's Encoder. */
+export class PinSageSide extends GraphSide<PinSageCore> {
+  constructor(core: PinSageCore, side: Side) {
+    super(core, side, core.kind === "importance" ? "pinSage" : "graphSage");
   }
 }
 
