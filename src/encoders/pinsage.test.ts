@@ -1,37 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { log, randomGraph } from "../../test/fixtures/tiny-graph.ts";
 import { buildBipartiteGraph } from "../graph/bipartite.ts";
 import { importanceNeighbors, walkVisitsInto } from "../graph/random-walk.ts";
 import { fixedNeighbors, SubgraphScratch, sampleSubgraph, uniformNeighbors } from "../graph/subgraph.ts";
 import { Rng } from "../math/rng.ts";
-import type { Interactions } from "../types.ts";
 import { type ConvGraph, GraphConv } from "./graph-conv.ts";
 import { PinSageCore } from "./pinsage.ts";
-
-function log(users: number[], items: number[]): Interactions {
-  return {
-    length: users.length,
-    users: Int32Array.from(users),
-    items: Int32Array.from(items),
-    weights: null,
-    ts: null,
-    events: null,
-    eventNames: [],
-    sessions: null,
-  };
-}
-
-function randomGraph(seed: number, nU: number, nI: number, per: number) {
-  const rng = new Rng(seed);
-  const us: number[] = [];
-  const is: number[] = [];
-  for (let u = 0; u < nU; u++)
-    for (let k = 0; k < per; k++) {
-      us.push(u);
-      is.push(rng.int(nI));
-    }
-  return buildBipartiteGraph(log(us, is), nU, nI);
-}
 
 test("random walk with restart: visit frequencies match the chain's stationary distribution", () => {
   // users 0,1 — items 0,1,2 (nodes 2,3,4): u0–i0, u0–i1, u1–i1, u1–i2

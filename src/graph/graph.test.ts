@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { log, randomGraph } from "../../test/fixtures/tiny-graph.ts";
 import { checkWatBytes } from "../../test/fixtures/wat-bytes.ts";
 import { IdMap } from "../data/id-map.ts";
 import { buildCsr } from "../math/csr.ts";
 import { Rng } from "../math/rng.ts";
-import type { AttributeField, Interactions } from "../types.ts";
+import type { AttributeField } from "../types.ts";
 import { buildBipartiteGraph } from "./bipartite.ts";
 import { buildHeteroGraph, nodeTypeIndex, nodeTypeOf } from "./hetero.ts";
 import { buildItemItemGraph } from "./item-item.ts";
@@ -12,19 +13,6 @@ import { Propagation } from "./propagate.ts";
 import { spmmRowsInto, spmmRowsReference } from "./spmm.ts";
 import { SPMM_WASM_BASE64 } from "./spmm-wasm.bytes.ts";
 import { WasmSpmm } from "./spmm-wasm.ts";
-
-function log(users: number[], items: number[]): Interactions {
-  return {
-    length: users.length,
-    users: Int32Array.from(users),
-    items: Int32Array.from(items),
-    weights: null,
-    ts: null,
-    events: null,
-    eventNames: [],
-    sessions: null,
-  };
-}
 
 // users 0: {0, 1}, 1: {1}, 2: {1, 2}; (0, 1) is logged twice and counts once.
 const tiny = log([0, 0, 0, 1, 2, 2], [0, 1, 1, 1, 1, 2]);
@@ -98,18 +86,6 @@ test("heterogeneous graph: typed nodes from attributes, one relation per directi
   assert.deepEqual([...g.edgeTypes.subarray(a.offsets[7], a.offsets[8])], [3, 3]);
   assert.throws(() => buildHeteroGraph({ nUsers: 3, nItems: 3, train: tiny }, { itemFields: ["genre"] }));
 });
-
-function randomGraph(seed: number, nUsers: number, nItems: number, perUser: number) {
-  const rng = new Rng(seed);
-  const us: number[] = [];
-  const is: number[] = [];
-  for (let u = 0; u < nUsers; u++)
-    for (let k = 0; k < perUser; k++) {
-      us.push(u);
-      is.push(rng.int(nItems));
-    }
-  return buildBipartiteGraph(log(us, is), nUsers, nItems);
-}
 
 test("SpMM kernels (register-blocked JS, WASM SIMD) equal the reference", () => {
   const g = randomGraph(3, 17, 15, 4);
