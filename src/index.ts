@@ -3,8 +3,15 @@
  * the contract; test/exports.test.ts keeps a snapshot of it.
  */
 export * from "./data/index.ts";
+export { GraphTrCore, type GraphTrOptions, GraphTrSide, graphTr } from "./encoders/graphtr.ts";
 export * as encoders from "./encoders/index.ts";
 export { LightGcnCore, type LightGcnOptions, LightGcnSide, lightGcn } from "./encoders/lightgcn.ts";
+export {
+  MultiBiSageCore,
+  type MultiBiSageOptions,
+  MultiBiSageSide,
+  multiBiSage,
+} from "./encoders/multibisage.ts";
 export { graphSage, PinSageCore, type PinSageOptions, PinSageSide, pinSage } from "./encoders/pinsage.ts";
 export {
   historyCsr,
@@ -31,6 +38,14 @@ export { AirbnbEmbedding, type AirbnbOptions } from "./models/airbnb.ts";
 export { AirbnbTypes, type AirbnbTypesOptions } from "./models/airbnb-types.ts";
 export { Eges, type EgesOptions, egesRecipe } from "./models/eges.ts";
 export { FmRecall, type FmRecallOptions } from "./models/fm.ts";
+export {
+  GraphTR,
+  type GraphTrModelOptions,
+  graphTrRecipe,
+  MultiBiSage,
+  type MultiBiSageModelOptions,
+  multiBiSageRecipe,
+} from "./models/hetero-gcn.ts";
 export {
   EmbeddingModel,
   type EmbeddingModelOptions,

@@ -8,6 +8,14 @@ import { AirbnbEmbedding, type AirbnbOptions } from "./models/airbnb.ts";
 import { AirbnbTypes, type AirbnbTypesOptions } from "./models/airbnb-types.ts";
 import { Eges, type EgesOptions } from "./models/eges.ts";
 import { FmRecall, type FmRecallOptions } from "./models/fm.ts";
+import {
+  GRAPHTR_OPTIONS,
+  GraphTR,
+  type GraphTrModelOptions,
+  MULTIBISAGE_OPTIONS,
+  MultiBiSage,
+  type MultiBiSageModelOptions,
+} from "./models/hetero-gcn.ts";
 import { Item2Vec, type Item2VecOptions } from "./models/item2vec.ts";
 import { LightGcn, type LightGcnModelOptions } from "./models/lightgcn.ts";
 import { MfBpr, type MfBprOptions } from "./models/mf-bpr.ts";
@@ -137,7 +145,7 @@ registerModel("als", {
 });
 
 /** Options every model trained by the generic loop (src/train) accepts. */
-const TRAIN = ["epochs", "batchSize", "seed", "workers", "patience", "lrDecay"];
+const TRAIN = ["epochs", "batchSize", "seed", "workers", "patience", "lrDecay", "lrMilestones", "lrGamma"];
 
 registerModel("mf-bpr", {
   summary: "matrix factorisation, BPR loss (spec 5-14), uniform negatives, Hogwild SGD",
@@ -172,7 +180,16 @@ registerModel("mf-softmax", {
 registerModel("two-tower", {
   summary:
     "two-tower DNN retrieval: user tower (id, attributes, history mean/attention) · item tower, in-batch/mixed softmax, τ, −log Q (spec §5.5); scenario u2i/i2i/u2u (u2u: similar users → their items)",
-  options: [...TWO_TOWER_MODEL_OPTIONS, "epochs", "batchSize", "seed", "patience", "lrDecay"],
+  options: [
+    ...TWO_TOWER_MODEL_OPTIONS,
+    "epochs",
+    "batchSize",
+    "seed",
+    "patience",
+    "lrDecay",
+    "lrMilestones",
+    "lrGamma",
+  ],
   create: (o) => new TwoTower(o as TwoTowerOptions),
   load: (d) => TwoTower.load(d),
 });
@@ -294,6 +311,9 @@ registerModel("pinsage", {
     "hardNegatives",
     "itemAttributes",
     "idDropout",
+    "samplerWorkers",
+    "samplerDepth",
+    "samplerJoint",
     ...GCN_LOSS,
     "lr",
     "l2",
@@ -313,6 +333,9 @@ registerModel("graphsage", {
     "fanout",
     "itemAttributes",
     "idDropout",
+    "samplerWorkers",
+    "samplerDepth",
+    "samplerJoint",
     ...GCN_LOSS,
     "lr",
     "l2",
@@ -321,4 +344,20 @@ registerModel("graphsage", {
   ],
   create: (o) => new GraphSage(o as PinSageModelOptions),
   load: (d) => GraphSage.load(d),
+});
+
+registerModel("multibisage", {
+  summary:
+    "MultiBiSage: a PinSage per relation's bipartite graph (user–item, item–genre, user–age, …), self-attention fusion (spec §5.6.3)",
+  options: [...MULTIBISAGE_OPTIONS, ...GCN_LOSS, "lr", "l2", "initScale", ...TRAIN],
+  create: (o) => new MultiBiSage(o as MultiBiSageModelOptions),
+  load: (d) => MultiBiSage.load(d),
+});
+
+registerModel("graphtr", {
+  summary:
+    "GraphTR: heterogeneous neighbours grouped by type, per-type attention (target as query), FM pooling (spec §5.6.3)",
+  options: [...GRAPHTR_OPTIONS, ...GCN_LOSS, "lr", "l2", "initScale", ...TRAIN],
+  create: (o) => new GraphTR(o as GraphTrModelOptions),
+  load: (d) => GraphTR.load(d),
 });

@@ -35,7 +35,8 @@ import { Rng } from "../../src/math/rng.ts";
 import type { EmbeddingModel } from "../../src/models/embedding-model.ts";
 import { LightGcn, type LightGcnModelOptions } from "../../src/models/lightgcn.ts";
 import { GraphSage, PinSage, type PinSageModelOptions } from "../../src/models/pinsage.ts";
-import type { Interactions } from "../../src/types.ts";
+import { createProducer } from "../../src/train/subgraph-sampler.ts";
+import type { Dataset, Interactions } from "../../src/types.ts";
 import type { BenchContext } from "../types.ts";
 import { arg, peakRssMB } from "../util.ts";
 
@@ -95,7 +96,7 @@ export async function run(ctx: BenchContext): Promise<void> {
     const inferSeconds = (performance.now() - t0) / 1000;
     const scratch = new SubgraphScratch(g.nNodes, 10);
     const sampler = fixedNeighbors((core.importance as Importance).neighbors);
-    const batch = new Int32Array(512);
+    const batch = new Int32Array(Number(arg(ctx.args, "sample-batch", "512")));
     let sub0 = 0;
     t0 = performance.now();
     const reps = 50;
@@ -104,17 +105,46 @@ export async function run(ctx: BenchContext): Promise<void> {
       sub0 += sampleSubgraph(batch, batch.length, 2, sampler, rng, scratch).layers[0].length;
     }
     const sampleSeconds = (performance.now() - t0) / 1000;
+    // the producer (train/subgraph-sampler.ts) in worker threads: subgraphs/s with the consumer
+    // only taking them (no training), the same 512-target batches
+    const producerRates: Record<string, number> = {};
+    for (const w of arg(ctx.args, "sampler-workers", "1,2").split(",").map(Number)) {
+      const prod = createProducer({ nUsers: nU, nNodes: g.nNodes, layers: 2, sampler }, w);
+      const prng = new Rng(7);
+      const job = (id: number) => ({
+        id,
+        targets: Int32Array.from({ length: batch.length }, () => prng.int(g.nNodes)),
+        seed: prng.nextU32(),
+      });
+      // warm-up: the workers boot (tsx) before the clock starts
+      prod.submit(job(0));
+      prod.wait(0);
+      const tp = performance.now();
+      for (let r = 1; r <= reps; r++) prod.submit(job(r));
+      for (let r = 1; r <= reps; r++) prod.wait(r);
+      producerRates[`workers${w}`] = reps / ((performance.now() - tp) / 1000);
+      prod.close();
+    }
     ctx.emit({
       suite: "gcn",
       dataset: "gowalla",
       model: "pinsage-throughput",
-      params: { dim: 64, hidden: 64, layers: 2, topT: 10, walkSteps: 200, restart: 0.5, sampleBatch: 512 },
+      params: {
+        dim: 64,
+        hidden: 64,
+        layers: 2,
+        topT: 10,
+        walkSteps: 200,
+        restart: 0.5,
+        sampleBatch: batch.length,
+      },
       metrics: {},
       seconds: { importanceNeighbors: walkSeconds, fullGraphInference: inferSeconds },
       peakRssMB: peakRssMB(),
       extra: {
         nodes: g.nNodes,
         subgraphsPerSec: reps / sampleSeconds,
+        producerSubgraphsPerSec: producerRates,
         targetsPerSec: (reps * batch.length) / sampleSeconds,
         meanS0: sub0 / reps,
         loadavg: load(),
@@ -122,7 +152,10 @@ export async function run(ctx: BenchContext): Promise<void> {
     });
   }
 
-  const onlyTimings = ctx.args.includes("--throughput") || ctx.args.includes("--spmm");
+  if (ctx.args.includes("--e2e")) await endToEnd(ctx, data);
+
+  const onlyTimings =
+    ctx.args.includes("--throughput") || ctx.args.includes("--spmm") || ctx.args.includes("--e2e");
   const models = arg(ctx.args, "models", onlyTimings ? "" : "lightgcn")
     .split(",")
     .filter((m) => m !== "");
@@ -169,7 +202,7 @@ export async function run(ctx: BenchContext): Promise<void> {
         const rec = { epoch: e.epoch, recall: r.metrics["recall@20"], ndcg: r.metrics["ndcg@20"] };
         if (rec.recall > best.recall) best = rec;
         ctx.log(
-          `${name} epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, ${e.seconds.toFixed(1)} s, R@20 ${rec.recall.toFixed(4)} N@20 ${rec.ndcg.toFixed(4)}, load ${load()}`,
+          `${name} epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, ${e.seconds.toFixed(1)} s, R@20 ${rec.recall.toFixed(4)} N@20 ${rec.ndcg.toFixed(4)}, peak RSS ${peakRssMB()} MB, load ${load()}`,
         );
         return rec.recall;
       },
@@ -206,6 +239,79 @@ export async function run(ctx: BenchContext): Promise<void> {
       },
     });
   }
+}
+
+/**
+ * `--e2e [--e2e-users 6000] [--e2e-reps 1] [--epochs 1] [--sampler-workers 1] [--e2e-joint 1]`: end-to-end PinSage
+ * training speed with the subgraphs sampled by worker threads (producer/consumer) against inline,
+ * on Gowalla's first `e2e-users` users (all their training interactions; the whole-graph batches
+ * of the full set would make one comparison take most of an hour on this machine). Same seed, so
+ * both runs train the same batches and reach the same loss; runs alternate to share the load.
+ */
+async function endToEnd(ctx: BenchContext, data: Dataset): Promise<void> {
+  const nUsers = Number(arg(ctx.args, "e2e-users", "6000"));
+  const reps = Number(arg(ctx.args, "e2e-reps", "1"));
+  const epochs = Number(arg(ctx.args, "epochs", "1"));
+  const workers = Number(arg(ctx.args, "sampler-workers", "1").split(",")[0]);
+  const x = data.train;
+  const train = subset(x, (e) => x.users[e] < nUsers);
+  const part = { ...data, train, test: null };
+  const seen = new Set<number>();
+  for (let e = 0; e < train.length; e++) seen.add(train.items[e]);
+  ctx.log(`e2e: first ${nUsers} users, ${train.length} interactions, ${seen.size} items; load ${load()}`);
+  const seconds: Record<string, number[]> = { inline: [], workers: [] };
+  const cpu: Record<string, number[]> = { inline: [], workers: [] };
+  const joint = arg(ctx.args, "e2e-joint", "1") === "1";
+  const losses: Record<string, number> = {};
+  for (let r = 0; r < reps; r++)
+    for (const w of [0, workers]) {
+      const key = w === 0 ? "inline" : "workers";
+      const m = new PinSage({
+        epochs,
+        batchSize: 4096,
+        lr: 0.005,
+        seed: 42,
+        samplerWorkers: w,
+        samplerJoint: joint,
+      });
+      const before = load();
+      const c0 = process.cpuUsage();
+      await m.fit(part);
+      const c = process.cpuUsage(c0);
+      const h = m.report?.history ?? [];
+      const s = h.reduce((a, e) => a + e.seconds, 0);
+      seconds[key].push(s);
+      cpu[key].push((c.user + c.system) / 1e6);
+      losses[key] = h[h.length - 1]?.loss ?? Number.NaN;
+      ctx.log(
+        `e2e ${key} (${w} sampler workers, joint ${joint}): ${s.toFixed(1)} s, ${((train.length * epochs) / s).toFixed(0)} positives/s, process CPU ${((c.user + c.system) / 1e6).toFixed(1)} s (all threads, prepare included), loss ${losses[key].toFixed(4)}, load ${before} → ${load()}`,
+      );
+    }
+  const mean = (a: number[]) => a.reduce((p, q) => p + q, 0) / a.length;
+  ctx.emit({
+    suite: "gcn",
+    dataset: `gowalla-first-${nUsers}-users`,
+    model: "pinsage-producer-consumer",
+    params: {
+      epochs,
+      batchSize: 4096,
+      samplerWorkers: workers,
+      samplerJoint: joint,
+      reps,
+      interactions: train.length,
+    },
+    metrics: { lossInline: losses.inline, lossWorkers: losses.workers },
+    seconds: { inline: mean(seconds.inline), workers: mean(seconds.workers) },
+    peakRssMB: peakRssMB(),
+    extra: {
+      positivesPerSecInline: (train.length * epochs) / mean(seconds.inline),
+      positivesPerSecWorkers: (train.length * epochs) / mean(seconds.workers),
+      speedup: mean(seconds.inline) / mean(seconds.workers),
+      cpuSecondsInline: mean(cpu.inline),
+      cpuSecondsWorkers: mean(cpu.workers),
+      loadavg: load(),
+    },
+  });
 }
 
 function subset(x: Interactions, keep: (e: number) => boolean): Interactions {

@@ -1,9 +1,11 @@
 /**
  * `npm run bench -- mf [--quick] [--models bpr,softmax,ccl] [--ablation] [--ablation-epochs N] [--rows a,b]
- *                    [--epochs N] [--workers N] [--data DIR]`
+ *                    [--epochs N] [--workers N] [--kernel js|wasm] [--kernel-only [--passes N]] [--data DIR]`
  *
  * Matrix factorisation recipes on the Gowalla LightGCN split (full ranking, training items
- * masked): MF-BPR (fused Hogwild kernel), `mf-softmax` with its default recipe (softmax over
+ * masked): MF-BPR (fused Hogwild kernel: WASM SIMD by default, `--kernel js` for the JS one;
+ * `--workers 0` runs the JS kernel in-process; `--kernel-only` times the two BPR kernels alone on
+ * one thread), `mf-softmax` with its default recipe (softmax over
  * in-batch + 256 shared uniform negatives, cosine, τ 0.1, −log Q) and with `loss: "ccl"` (cosine
  * contrastive loss over 1024 shared uniform negatives; `--models ccl`). Reports Recall/NDCG@20,
  * coverage and average popularity@20, training seconds (wall and, for mf-softmax, training CPU
@@ -19,10 +21,16 @@ import { join } from "node:path";
 import { loadLightGcn } from "../../src/data/lightgcn.ts";
 import { userItemCsr } from "../../src/data/matrix.ts";
 import { evaluateEmbeddings } from "../../src/eval/evaluate.ts";
+import * as losses from "../../src/losses/index.ts";
+import { AliasTable } from "../../src/math/alias.ts";
 import type { Csr } from "../../src/math/csr.ts";
+import { Rng } from "../../src/math/rng.ts";
 import type { EmbeddingModel } from "../../src/models/embedding-model.ts";
 import { MfBpr } from "../../src/models/mf-bpr.ts";
 import { MfSoftmax, type MfSoftmaxOptions, mfSoftmaxDefaults } from "../../src/models/mf-softmax.ts";
+import { bprTables, createBprLayout, WasmBprKernel } from "../../src/train/bpr-wasm.ts";
+import { pairwiseSgdBlocks, pairwiseSgdRange } from "../../src/train/fused-pairwise.ts";
+import { type HogwildKernel, hogwildKernel } from "../../src/train/hogwild.ts";
 import type { EpochInfo } from "../../src/train/recipe.ts";
 import type { Dataset } from "../../src/types.ts";
 import { defaultWorkers } from "../../src/workers.ts";
@@ -98,27 +106,125 @@ async function runBpr(
   epochs: number,
   workers: number,
   evalEvery: number,
+  kernel: HogwildKernel | undefined,
 ): Promise<void> {
   let triples = 0;
   let seconds = 0;
+  // the Hogwild kernel (`--kernel js|wasm`, default wasm where it applies); workers 0 runs the
+  // in-process JS kernel
+  const prevKernel = process.env.RECALLKIT_BPR_KERNEL;
+  if (kernel !== undefined) process.env.RECALLKIT_BPR_KERNEL = kernel;
+  const pw = losses.bpr({ reduction: "sum" }).pairwise;
+  const used = workers === 0 || pw === null ? "js (in-process)" : hogwildKernel(pw, 64, kernel);
+  const load0 = loadAverage();
+  // CPU seconds of training, all threads, from epoch 2 on (epoch 1 includes data preparation and
+  // the workers' start-up; evaluation excluded): triples per CPU-second depends less on the other
+  // jobs sharing the cores than the wall-clock rate does
+  let cpuTrain = 0;
+  let cpuTriples = 0;
+  let mark = cpuSeconds();
   const m = new MfBpr({
     epochs,
     workers,
     onEpoch: async (e) => {
+      if (e.epoch > 1) {
+        cpuTrain += cpuSeconds() - mark;
+        cpuTriples += (e.samplesPerSec * e.seconds) | 0;
+      }
       triples += (e.samplesPerSec * e.seconds) | 0;
       seconds += e.seconds;
-      if (e.epoch % evalEvery !== 0 && e.epoch !== epochs) return undefined;
-      const r = await recallAt20(e, s);
-      ctx.log(
-        `mf-bpr epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, ${(e.samplesPerSec / 1e6).toFixed(2)}M triples/s, R@20 ${r.recall.toFixed(4)} N@20 ${r.ndcg.toFixed(4)}`,
-      );
-      return r.recall;
+      try {
+        if (e.epoch % evalEvery !== 0 && e.epoch !== epochs) return undefined;
+        const r = await recallAt20(e, s);
+        ctx.log(
+          `mf-bpr epoch ${e.epoch}: loss ${e.loss.toFixed(4)}, ${(e.samplesPerSec / 1e6).toFixed(2)}M triples/s (${(triples / seconds / 1e6).toFixed(2)}M/s so far, ${(cpuTriples / Math.max(cpuTrain, 1e-9) / 1e6).toFixed(2)}M per CPU-second, kernel ${used}), R@20 ${r.recall.toFixed(4)} N@20 ${r.ndcg.toFixed(4)}, load ${loadAverage()}`,
+        );
+        return r.recall;
+      } finally {
+        mark = cpuSeconds();
+      }
     },
   });
-  await m.fit(s.data);
+  try {
+    await m.fit(s.data);
+  } finally {
+    if (prevKernel === undefined) delete process.env.RECALLKIT_BPR_KERNEL;
+    else process.env.RECALLKIT_BPR_KERNEL = prevKernel;
+  }
   await report(ctx, s, "mf-bpr", m, seconds, triples / Math.max(seconds, 1e-9), {
     wallWithEvalSeconds: m.report?.seconds,
+    kernel: used,
+    updatesPerCpuSec: Math.round(cpuTriples / Math.max(cpuTrain, 1e-9)),
+    trainCpuSeconds: Math.round(cpuTrain * 10) / 10,
+    loadAverage: `${load0} → ${loadAverage()}`,
   });
+}
+
+/**
+ * `--kernel-only`: the BPR kernels alone on one thread, without the trainer — every Gowalla
+ * training pair once per pass in a shuffled order, one uniform negative each, MF-BPR's lr/L2/init,
+ * tables of the real size. Reports nanoseconds per triple by CPU time (one busy thread, so less
+ * sensitive to other jobs than wall time) for the JS kernel (`pairwiseSgdRange`) and the WASM SIMD
+ * kernel fed by `pairwiseSgdBlocks`; the best of `--passes` (default 3) passes each.
+ */
+async function runBprKernels(ctx: BenchContext, s: Split, passes: number): Promise<void> {
+  const dim = 64;
+  const nU = s.data.users.size;
+  const nV = s.data.items.size;
+  const n = s.train.indices.length;
+  const rng = new Rng(1);
+  const q = new Int32Array(n);
+  const t = s.train.indices.slice();
+  for (let u = 0; u < nU; u++) q.fill(u, s.train.offsets[u], s.train.offsets[u + 1]);
+  const order = rng.shuffle(Int32Array.from({ length: n }, (_, e) => e));
+  const qs = Int32Array.from(order, (e) => q[e]);
+  const ts = Int32Array.from(order, (e) => t[e]);
+  const l = createBprLayout(nU, nV, dim, 1);
+  if (l === null) throw new Error("WASM SIMD with shared memory is not available");
+  const { U, V } = bprTables(l);
+  for (let i = 0; i < U.length; i++) U[i] = rng.normal() * 0.1;
+  for (let i = 0; i < V.length; i++) V[i] = rng.normal() * 0.1;
+  const jU = U.slice();
+  const jV = V.slice();
+  const alias = new AliasTable(new Float64Array(nV).fill(1));
+  const pw = losses.bpr({ reduction: "sum" }).pairwise;
+  if (pw === null) throw new Error("bpr has no pairwise form");
+  const wasm = new WasmBprKernel(l, 0);
+  const lg = new Float64Array(2);
+  const kernels: [string, () => number][] = [
+    ["js", () => pairwiseSgdRange(jU, jV, dim, 0.05, 0.005, 1, alias, pw, qs, ts, 0, n, rng, lg)],
+    ["wasm", () => pairwiseSgdBlocks(wasm, 0.05, 0.005, 1, alias, qs, ts, 0, n, rng)],
+  ];
+  const best = new Map<string, { cpu: number; wall: number; loss: number }>();
+  for (let p = 0; p < passes; p++) {
+    for (const [name, run] of kernels) {
+      const c0 = cpuSeconds();
+      const w0 = performance.now();
+      const loss = run();
+      const cpu = cpuSeconds() - c0;
+      const wall = (performance.now() - w0) / 1000;
+      const b = best.get(name);
+      if (b === undefined || cpu < b.cpu) best.set(name, { cpu, wall, loss: loss / n });
+      ctx.log(
+        `bpr kernel ${name} pass ${p + 1}: ${((cpu * 1e9) / n).toFixed(0)} ns/triple CPU, ${(n / wall / 1e6).toFixed(2)}M/s wall, mean loss ${(loss / n).toFixed(4)}, load ${loadAverage()}`,
+      );
+    }
+  }
+  for (const [name, b] of best)
+    ctx.emit({
+      suite: "mf",
+      dataset: "gowalla",
+      model: `bpr-kernel-${name}`,
+      params: { dim, threads: 1, passes, triplesPerPass: n },
+      metrics: { nsPerTripleCpu: (b.cpu * 1e9) / n, meanLoss: b.loss },
+      seconds: { cpu: b.cpu, wall: b.wall },
+      peakRssMB: peakRssMB(),
+      extra: {
+        triplesPerCpuSec: Math.round(n / b.cpu),
+        triplesPerSecWall: Math.round(n / b.wall),
+        loadAverage: loadAverage(),
+      },
+    });
 }
 
 async function runSoftmax(
@@ -170,6 +276,9 @@ export async function run(ctx: BenchContext): Promise<void> {
   const models = arg(ctx.args, "models", "bpr,softmax").split(",");
   const workers = Number(arg(ctx.args, "workers", String(defaultWorkers())));
   const epochsArg = arg(ctx.args, "epochs", "");
+  // `--options '<json>'`: MfSoftmaxOptions merged into the softmax / CCL runs (e.g. dim, lrDecay,
+  // patience: 1000 for a fixed schedule with no early stopping)
+  const options = JSON.parse(arg(ctx.args, "options", "{}")) as MfSoftmaxOptions;
   const data = await loadLightGcn(dir, { name: "gowalla" });
   if (data.test === null) throw new Error(`${dir}: no test.txt`);
   const nU = data.users.size;
@@ -181,18 +290,28 @@ export async function run(ctx: BenchContext): Promise<void> {
 
   if (models.includes("bpr")) {
     const epochs = epochsArg !== "" ? Number(epochsArg) : quick ? 10 : 100;
-    await runBpr(ctx, s, epochs, workers, quick ? 5 : 25);
+    const kernel = arg(ctx.args, "kernel", "");
+    if (kernel !== "" && kernel !== "js" && kernel !== "wasm")
+      throw new Error(`--kernel must be js or wasm, got ${kernel}`);
+    if (ctx.args.includes("--kernel-only")) await runBprKernels(ctx, s, Number(arg(ctx.args, "passes", "3")));
+    else await runBpr(ctx, s, epochs, workers, quick ? 5 : 25, kernel === "" ? undefined : kernel);
   }
   if (models.includes("softmax")) {
     // the default recipe (softmax, mixed negatives), validated every 2 epochs
     const epochs = epochsArg !== "" ? Number(epochsArg) : quick ? 1 : 14;
-    await runSoftmax(ctx, s, "mf-softmax", { epochs, patience: 2 }, quick ? 1 : 2);
+    await runSoftmax(ctx, s, "mf-softmax", { epochs, patience: 2, ...options }, quick ? 1 : 2);
   }
   if (models.includes("ccl")) {
     // the CCL preset (`loss: "ccl"` and its defaults), validated every 2 epochs
     const epochs =
       epochsArg !== "" ? Number(epochsArg) : quick ? 1 : mfSoftmaxDefaults({ loss: "ccl" }).epochs;
-    await runSoftmax(ctx, s, "mf-softmax(ccl)", { loss: "ccl", epochs, patience: 2 }, quick ? 1 : 2);
+    await runSoftmax(
+      ctx,
+      s,
+      "mf-softmax(ccl)",
+      { loss: "ccl", epochs, patience: 2, ...options },
+      quick ? 1 : 2,
+    );
   }
   if (ctx.args.includes("--ablation")) {
     // one change at a time from a base, each trained `--ablation-epochs` epochs (default 3) and

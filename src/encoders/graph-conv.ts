@@ -36,6 +36,32 @@ export interface ConvPass {
   readonly norms: Float32Array[];
 }
 
+/**
+ * Reusable arrays for one forward/backward pair (training reuses them step after step instead of
+ * allocating ~|S_0|·(dim + hidden) floats per layer per step). A pass made with buffers is valid
+ * until the next forward with the same buffers; full-graph inference passes none (fresh arrays).
+ */
+export class ConvBuffers {
+  private readonly bufs = new Map<string, Float32Array>();
+
+  /** A view of `len` floats under `key` (contents unspecified unless `zero`). */
+  take(key: string, len: number, zero = false): Float32Array {
+    let b = this.bufs.get(key);
+    if (b === undefined || b.length < len) {
+      b = new Float32Array(Math.ceil(len * 1.25));
+      this.bufs.set(key, b);
+      return b.subarray(0, len);
+    }
+    const v = b.subarray(0, len);
+    if (zero) v.fill(0);
+    return v;
+  }
+}
+
+function alloc(buf: ConvBuffers | undefined, key: string, len: number, zero = false): Float32Array {
+  return buf === undefined ? new Float32Array(len) : buf.take(key, len, zero);
+}
+
 export class GraphConv {
   readonly Q: DenseLayer[] = [];
   readonly W: DenseLayer[] = [];
@@ -64,8 +90,11 @@ export class GraphConv {
     return [...this.Q, ...this.W].flatMap((l) => l.parameters());
   }
 
-  /** Runs the K layers from H0 (|S_0| × dim); the result is pass.H[K] (|S_K| × dim). */
-  forward(g: ConvGraph, H0: Float32Array): ConvPass {
+  /**
+   * Runs the K layers from H0 (|S_0| × dim); the result is pass.H[K] (|S_K| × dim). With `buf`
+   * the pass's arrays are views of those buffers (see ConvBuffers).
+   */
+  forward(g: ConvGraph, H0: Float32Array, buf?: ConvBuffers): ConvPass {
     const d = this.dim;
     const dh = this.hidden;
     const pass: ConvPass = { graph: g, H: [H0], M: [], C: [], Z: [], norms: [] };
@@ -73,14 +102,15 @@ export class GraphConv {
       const nPrev = g.sizes[k - 1];
       const n = g.sizes[k];
       const prev = pass.H[k - 1];
-      const M = new Float32Array(nPrev * dh);
+      const M = alloc(buf, `M${k}`, nPrev * dh);
       this.Q[k - 1].forwardInto(prev, nPrev, M);
-      const C = new Float32Array(n * (dh + d));
+      const C = alloc(buf, `C${k}`, n * (dh + d));
       const e = g.edges[k];
       const w = dh + d;
       for (let u = 0; u < n; u++) {
         const o = u * w;
         // n_u = Σ α_uv m_v
+        C.fill(0, o, o + dh);
         for (let t = e.offsets[u]; t < e.offsets[u + 1]; t++) {
           const a = e.weights[t];
           const s = e.indices[t] * dh;
@@ -88,10 +118,10 @@ export class GraphConv {
         }
         for (let j = 0; j < d; j++) C[o + dh + j] = prev[u * d + j];
       }
-      const Z = new Float32Array(n * d);
+      const Z = alloc(buf, `Z${k}`, n * d);
       this.W[k - 1].forwardInto(C, n, Z);
-      const H = new Float32Array(n * d);
-      const norms = new Float32Array(n);
+      const H = alloc(buf, `H${k}`, n * d, true);
+      const norms = alloc(buf, `n${k}`, n);
       for (let u = 0; u < n; u++) {
         let s = 0;
         for (let j = 0; j < d; j++) s += Z[u * d + j] * Z[u * d + j];
@@ -112,7 +142,7 @@ export class GraphConv {
    * Backward from dH_K (|S_K| × dim, consumed): accumulates the dense layers' gradients and
    * returns dH_0 (|S_0| × dim), the gradient of the input features.
    */
-  backward(pass: ConvPass, dHK: Float32Array): Float32Array {
+  backward(pass: ConvPass, dHK: Float32Array, buf?: ConvBuffers): Float32Array {
     const d = this.dim;
     const dh = this.hidden;
     const g = pass.graph;
@@ -123,7 +153,7 @@ export class GraphConv {
       const H = pass.H[k];
       const norms = pass.norms[k - 1];
       // h = z/‖z‖ ⇒ dz = (dh − h (h·dh)) / ‖z‖
-      const dZ = new Float32Array(n * d);
+      const dZ = alloc(buf, `dZ${k}`, n * d, true);
       for (let u = 0; u < n; u++) {
         const nr = norms[u];
         if (nr === 0) continue;
@@ -132,10 +162,10 @@ export class GraphConv {
         for (let j = 0; j < d; j++) dZ[u * d + j] = (dH[u * d + j] - H[u * d + j] * hd) / nr;
       }
       const w = dh + d;
-      const dC = new Float32Array(n * w);
+      const dC = alloc(buf, `dC${k}`, n * w);
       this.W[k - 1].backward(pass.C[k - 1], pass.Z[k - 1], dZ, n, dC, false);
-      const dPrev = new Float32Array(nPrev * d);
-      const dM = new Float32Array(nPrev * dh);
+      const dPrev = alloc(buf, `dH${k - 1}`, nPrev * d, true);
+      const dM = alloc(buf, `dM${k}`, nPrev * dh, true);
       const e = g.edges[k];
       for (let u = 0; u < n; u++) {
         const o = u * w;

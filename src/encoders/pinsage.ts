@@ -28,13 +28,14 @@ import {
   type NeighborSampler,
   type Subgraph,
   SubgraphScratch,
+  type SubgraphSource,
   sampleSubgraph,
   uniformNeighbors,
 } from "../graph/subgraph.ts";
 import type { Csr } from "../math/csr.ts";
 import type { Rng } from "../math/rng.ts";
 import type { AttributeField, Dataset, Interactions } from "../types.ts";
-import { type ConvGraph, type ConvPass, GraphConv } from "./graph-conv.ts";
+import { ConvBuffers, type ConvGraph, type ConvPass, GraphConv } from "./graph-conv.ts";
 import { GraphSide, type GraphSideName } from "./graph-side.ts";
 import { checkInit, type InitOptions, initInto } from "./init.ts";
 import { RowGrads } from "./row-grads.ts";
@@ -77,13 +78,23 @@ export class PinSageCore {
   table: Float32Array = new Float32Array(0);
   conv: GraphConv | null = null;
   private trainSampler: NeighborSampler | null = null;
+  private source: SubgraphSource | null = null;
   private inferSampler: Csr | null = null;
   private scratch: SubgraphScratch | null = null;
   private rows: RowGrads | null = null;
   private updater: RowUpdater | null = null;
   private rng: Rng | null = null;
-  private readonly last: Map<Side, { sub: Subgraph; pass: ConvPass; dropped: Uint8Array | null }> = new Map();
+  /** Each side's forward of this step: its pass and where its targets start in the pass's targets. */
+  private readonly last: Map<Side, { rec: PassRecord; offset: number }> = new Map();
+  /** This step's joint pass (users' targets then the items'), open until the items side takes it. */
+  private joint: { rec: PassRecord; split: number; open: boolean } | null = null;
   private pending = 0;
+  /** Forward buffers per side (both passes live until backward) and one set for backward. */
+  private readonly buffers = {
+    users: new ConvBuffers(),
+    items: new ConvBuffers(),
+    backward: new ConvBuffers(),
+  };
   private data: unknown = null;
   private exported: Float32Array | null = null;
   /** Nodes with a trained ID feature (degree > 0 in the training graph); null = all. */
@@ -201,24 +212,63 @@ export class PinSageCore {
     this.scratch = new SubgraphScratch((this.graph as BipartiteGraph).nNodes, Math.max(s.max, 1));
   }
 
+  /**
+   * A producer of training subgraphs sampled ahead (train/subgraph-sampler.ts: worker threads or
+   * inline); null samples each batch's subgraph inline at its forward (the default).
+   */
+  useSubgraphSource(s: SubgraphSource | null): void {
+    this.source = s;
+  }
+
+  /** What a producer needs to sample this core's training subgraphs (null before prepare). */
+  samplingPlan(): { nUsers: number; nNodes: number; layers: number; sampler: NeighborSampler } | null {
+    const g = this.graph;
+    if (g === null || this.trainSampler === null) return null;
+    return { nUsers: g.nUsers, nNodes: g.nNodes, layers: this.layers, sampler: this.trainSampler };
+  }
+
   nodeOf(side: Side, id: number): number {
     return side === "users" ? id : (this.graph as BipartiteGraph).nUsers + id;
   }
 
-  /** Mini-batch forward (Code 5-8) of node ids; keeps the pass for `backward`. */
+  /**
+   * Mini-batch forward (Code 5-8) of node ids; keeps the pass for `backward`. With a producer that
+   * plans joint subgraphs (`takeJoint`), the users' forward runs one pass over the subgraph of the
+   * step's users and items together and the items' forward reads its rows from that pass: nodes
+   * in both sides' computation graphs (most of the graph on Gowalla) are computed once per step,
+   * and the backward runs once on the summed output gradient.
+   */
   forwardNodesInto(nodes: Int32Array, n: number, out: Float32Array, key: Side): void {
     if (this.pending > 0) this.apply();
-    const sub = sampleSubgraph(
-      nodes,
-      n,
-      this.layers,
-      this.trainSampler as NeighborSampler,
-      this.rng as Rng,
-      this.scratch as SubgraphScratch,
-    );
     const d = this.dim;
+    const j = this.joint;
+    if (j?.open) {
+      j.open = false;
+      if (key === "items" && jointMatches(j.rec.sub, j.split, nodes, n)) {
+        const HK = j.rec.pass.H[this.layers];
+        const ti = j.rec.sub.targetIndex;
+        for (let i = 0; i < n; i++)
+          out.set(HK.subarray(ti[j.split + i] * d, (ti[j.split + i] + 1) * d), i * d);
+        this.last.set(key, { rec: j.rec, offset: j.split });
+        return;
+      }
+      this.release(j.rec); // the items side goes its own way (or never came)
+    }
+    const planned = key === "users" ? (this.source?.takeJoint?.(nodes, n) ?? null) : null;
+    const sub =
+      planned ??
+      this.source?.take(key, nodes, n) ??
+      sampleSubgraph(
+        nodes,
+        n,
+        this.layers,
+        this.trainSampler as NeighborSampler,
+        this.rng as Rng,
+        this.scratch as SubgraphScratch,
+      );
     const l0 = sub.layers[0];
-    const H0 = new Float32Array(l0.length * d);
+    const bufs = this.buffers[key];
+    const H0 = bufs.take("H0", l0.length * d, true);
     const p = this.o.idDropout ?? 0;
     const g = this.graph as BipartiteGraph;
     const dropped = p > 0 ? new Uint8Array(l0.length) : null;
@@ -230,11 +280,19 @@ export class PinSageCore {
       }
       H0.set(this.table.subarray(v * d, (v + 1) * d), i * d);
     }
-    const pass = (this.conv as GraphConv).forward(convGraph(sub), H0);
+    const pass = (this.conv as GraphConv).forward(convGraph(sub), H0, bufs);
     const HK = pass.H[this.layers];
     for (let i = 0; i < n; i++)
       out.set(HK.subarray(sub.targetIndex[i] * d, (sub.targetIndex[i] + 1) * d), i * d);
-    this.last.set(key, { sub, pass, dropped });
+    const rec: PassRecord = {
+      sub,
+      pass,
+      dropped,
+      dHK: new Float32Array(sub.layers[this.layers].length * d),
+      waiting: planned === null ? 1 : 2,
+    };
+    this.last.set(key, { rec, offset: 0 });
+    this.joint = planned === null ? null : { rec, split: n, open: true };
   }
 
   forwardInto(side: Side, ids: Int32Array, n: number, out: Float32Array): void {
@@ -244,26 +302,34 @@ export class PinSageCore {
   }
 
   backward(side: Side, _ids: Int32Array, n: number, dOut: Float32Array): void {
-    const rec = this.last.get(side);
-    assert(rec !== undefined, () => `pinSage.${side}: backward without a forward`);
+    const s = this.last.get(side);
+    assert(s !== undefined, () => `pinSage.${side}: backward without a forward`);
     const d = this.dim;
-    const { sub, pass, dropped } = rec;
-    const dHK = new Float32Array(sub.layers[this.layers].length * d);
+    const { rec, offset } = s;
+    const ti = rec.sub.targetIndex;
     for (let i = 0; i < n; i++) {
-      const o = sub.targetIndex[i] * d;
-      for (let j = 0; j < d; j++) dHK[o + j] += dOut[i * d + j];
+      const o = ti[offset + i] * d;
+      for (let j = 0; j < d; j++) rec.dHK[o + j] += dOut[i * d + j];
     }
-    const dH0 = (this.conv as GraphConv).backward(pass, dHK);
+    this.last.delete(side);
+    this.release(rec);
+    if (++this.pending === 2) this.apply();
+  }
+
+  /** One user of a pass is done with it; the last one runs its backward into the row gradients. */
+  private release(rec: PassRecord): void {
+    if (--rec.waiting > 0) return;
+    const d = this.dim;
+    const dH0 = (this.conv as GraphConv).backward(rec.pass, rec.dHK, this.buffers.backward);
     const rows = this.rows as RowGrads;
-    const l0 = sub.layers[0];
+    const l0 = rec.sub.layers[0];
+    const dropped = rec.dropped;
     for (let i = 0; i < l0.length; i++) {
       if (dropped !== null && dropped[i] === 1) continue;
       const off = rows.offsetOf(l0[i]);
       const buf = rows.buf();
       for (let j = 0; j < d; j++) buf[off + j] += dH0[i * d + j];
     }
-    this.last.delete(side);
-    if (++this.pending === 2) this.apply();
   }
 
   private apply(): void {
@@ -356,6 +422,26 @@ function concatInteractions(a: Interactions, b: Interactions): Interactions {
   items.set(a.items.subarray(0, a.length));
   items.set(b.items.subarray(0, b.length), a.length);
   return { length: n, users, items, weights: null, ts: null, events: null, eventNames: [], sessions: null };
+}
+
+/** A forward pass of one step, kept until every side that reads it has run backward. */
+interface PassRecord {
+  readonly sub: Subgraph;
+  readonly pass: ConvPass;
+  readonly dropped: Uint8Array | null;
+  /** Summed output gradient of all the pass's readers. */
+  readonly dHK: Float32Array;
+  /** Readers still to run backward (2 for a joint pass). */
+  waiting: number;
+}
+
+/** Whether the joint subgraph's targets from `split` on are exactly nodes[0..n). */
+function jointMatches(sub: Subgraph, split: number, nodes: Int32Array, n: number): boolean {
+  const ti = sub.targetIndex;
+  if (ti.length !== split + n) return false;
+  const top = sub.layers[sub.layers.length - 1];
+  for (let i = 0; i < n; i++) if (top[ti[split + i]] !== nodes[i]) return false;
+  return true;
 }
 
 function convGraph(sub: Subgraph): ConvGraph {

@@ -9,12 +9,38 @@
 import type { Csr } from "../math/csr.ts";
 import type { Rng } from "../math/rng.ts";
 
+/** How a built-in sampler was made, so a worker thread can rebuild it over shared arrays. */
+export type NeighborSamplerSpec =
+  | { readonly kind: "fixed"; readonly csr: Csr }
+  | { readonly kind: "uniform"; readonly csr: Csr; readonly m: number };
+
 /** Neighbour choice for one node: writes up to `max` (neighbour, weight) pairs, returns the count. */
 export interface NeighborSampler {
   readonly max: number;
   /** True when the choice draws random numbers (uniform sampling). */
   readonly random: boolean;
+  /** Set by `fixedNeighbors` / `uniformNeighbors` (a custom sampler has none: it samples in-thread). */
+  readonly spec?: NeighborSamplerSpec;
   sampleInto(v: number, rng: Rng, ids: Int32Array, weights: Float32Array): number;
+}
+
+/** Rebuilds a sampler from its spec (worker threads). */
+export function samplerFromSpec(s: NeighborSamplerSpec): NeighborSampler {
+  return s.kind === "fixed" ? fixedNeighbors(s.csr) : uniformNeighbors(s.csr, s.m);
+}
+
+/**
+ * Where a mini-batch's subgraph can come from besides inline sampling: a producer that sampled it
+ * ahead (train/subgraph-sampler.ts). `take` returns the subgraph planned under `key` for exactly
+ * targets[0..n), or null when none was planned (the caller then samples inline).
+ */
+export interface SubgraphSource {
+  take(key: string, targets: Int32Array, n: number): Subgraph | null;
+  /**
+   * The step's joint subgraph: its targets are the users' targets[0..n) followed by the step's
+   * item targets (the caller checks those when the item side arrives); null when none was planned.
+   */
+  takeJoint?(users: Int32Array, n: number): Subgraph | null;
 }
 
 /** A fixed weighted neighbourhood per node (PinSage's importance top-T, or all graph neighbours). */
@@ -25,6 +51,7 @@ export function fixedNeighbors(nbr: Csr): NeighborSampler {
   return {
     max,
     random: false,
+    spec: { kind: "fixed", csr: nbr },
     sampleInto(v, _rng, ids, weights) {
       const a = nbr.offsets[v];
       const n = nbr.offsets[v + 1] - a;
@@ -42,6 +69,7 @@ export function uniformNeighbors(adj: Csr, m: number): NeighborSampler {
   return {
     max: m,
     random: true,
+    spec: { kind: "uniform", csr: adj, m },
     sampleInto(v, rng, ids, weights) {
       const a = adj.offsets[v];
       const deg = adj.offsets[v + 1] - a;
@@ -90,6 +118,25 @@ export class SubgraphScratch {
   }
 }
 
+/** A growable Int32Array / Float32Array pair of lists (sampling without number[] pushes). */
+class Grow {
+  i = new Int32Array(1024);
+  w = new Float32Array(1024);
+  n = 0;
+  push(v: number, w: number): void {
+    if (this.n === this.i.length) {
+      const i2 = new Int32Array(this.n * 2);
+      i2.set(this.i);
+      this.i = i2;
+      const w2 = new Float32Array(this.n * 2);
+      w2.set(this.w);
+      this.w = w2;
+    }
+    this.i[this.n] = v;
+    this.w[this.n++] = w;
+  }
+}
+
 /** Samples the K-layer computation graph of `targets[0..n)` (Code 5-8). Allocates the result. */
 export function sampleSubgraph(
   targets: Int32Array,
@@ -100,46 +147,49 @@ export function sampleSubgraph(
   scratch: SubgraphScratch,
 ): Subgraph {
   const local = scratch.local;
-  const top: number[] = [];
+  const top = new Grow();
   const targetIndex = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const v = targets[i];
     if (local[v] < 0) {
-      local[v] = top.length;
-      top.push(v);
+      local[v] = top.n;
+      top.push(v, 0);
     }
     targetIndex[i] = local[v];
   }
-  for (const v of top) local[v] = -1;
+  for (let r = 0; r < top.n; r++) local[top.i[r]] = -1;
   const layers: Int32Array[] = new Array(K + 1);
   const edges: LayerEdges[] = new Array(K + 1);
-  layers[K] = Int32Array.from(top);
+  layers[K] = top.i.slice(0, top.n);
   edges[0] = { offsets: new Int32Array(1), indices: new Int32Array(0), weights: new Float32Array(0) };
+  const ids = scratch.ids;
+  const ws = scratch.weights;
   for (let k = K; k >= 1; k--) {
     const rows = layers[k];
-    const next: number[] = Array.from(rows);
-    for (let r = 0; r < rows.length; r++) local[rows[r]] = r;
-    const offsets = new Int32Array(rows.length + 1);
-    const idx: number[] = [];
-    const w: number[] = [];
+    const next = new Grow();
     for (let r = 0; r < rows.length; r++) {
-      const m = sampler.sampleInto(rows[r], rng, scratch.ids, scratch.weights);
-      let sum = 0;
-      for (let e = 0; e < m; e++) sum += scratch.weights[e];
-      for (let e = 0; e < m; e++) {
-        const v = scratch.ids[e];
-        if (local[v] < 0) {
-          local[v] = next.length;
-          next.push(v);
-        }
-        idx.push(local[v]);
-        w.push(sum > 0 ? scratch.weights[e] / sum : 0);
-      }
-      offsets[r + 1] = idx.length;
+      local[rows[r]] = r;
+      next.push(rows[r], 0);
     }
-    for (const v of next) local[v] = -1;
-    layers[k - 1] = Int32Array.from(next);
-    edges[k] = { offsets, indices: Int32Array.from(idx), weights: Float32Array.from(w) };
+    const offsets = new Int32Array(rows.length + 1);
+    const e = new Grow();
+    for (let r = 0; r < rows.length; r++) {
+      const m = sampler.sampleInto(rows[r], rng, ids, ws);
+      let sum = 0;
+      for (let t = 0; t < m; t++) sum += ws[t];
+      for (let t = 0; t < m; t++) {
+        const v = ids[t];
+        if (local[v] < 0) {
+          local[v] = next.n;
+          next.push(v, 0);
+        }
+        e.push(local[v], sum > 0 ? ws[t] / sum : 0);
+      }
+      offsets[r + 1] = e.n;
+    }
+    for (let r = 0; r < next.n; r++) local[next.i[r]] = -1;
+    layers[k - 1] = next.i.slice(0, next.n);
+    edges[k] = { offsets, indices: e.i.slice(0, e.n), weights: e.w.slice(0, e.n) };
   }
   return { layers, edges, targetIndex };
 }

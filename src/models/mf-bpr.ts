@@ -1,7 +1,9 @@
 /**
  * MF-BPR (Rendle et al. 2009; spec 5-14): user and item ID tables, one uniform negative per
  * (user, clicked item), BPR loss, dot score, per-sample SGD. The parts qualify for the fused
- * per-triple kernel (train/fused-pairwise.ts), which runs Hogwild across `workers` threads.
+ * per-triple kernel (train/fused-pairwise.ts), which runs Hogwild across `workers` threads on the
+ * WASM SIMD BPR kernel (train/bpr-wasm.wat; RECALLKIT_BPR_KERNEL=js for the JS one), or in-process
+ * in JS with `workers: 0` (exact, reproducible).
  */
 import * as encoders from "../encoders/index.ts";
 import * as losses from "../losses/index.ts";

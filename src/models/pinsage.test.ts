@@ -60,15 +60,14 @@ test("visit-rank band hard negatives: items of the query's ranking within [from,
     assert.deepEqual(got, want, `user ${u}: the band's three items, nothing else`);
   }
   assert.equal(visitRankBand(core, { from: 10_000, to: 20_000 })(0, 0, rng), -1);
-  // end to end: PinSage with BPR and band negatives still learns the clusters
+  // end to end: PinSage with band negatives (16 per row, easy:hard 4:1) still learns the clusters
   const m = createModel("pinsage", {
     dim: 16,
     epochs: 12,
     batchSize: 128,
     lr: 0.01,
     seed: 3,
-    loss: "bpr",
-    hardNegatives: { from: 5, to: 40, ratio: 4 },
+    hardNegatives: { from: 5, to: 40, ratio: 4, perRow: 16 },
   }) as EmbeddingModel;
   await m.fit(P.data);
   assert.ok(top1InCluster(m) >= 0.7, `top-1 in own cluster ${top1InCluster(m)}`);

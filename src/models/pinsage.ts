@@ -22,6 +22,7 @@ import { type GcnLossOptions, gcnLossParams, gcnRecipe } from "../train/gcn-reci
 import { visitRankBand } from "../train/graph-negatives.ts";
 import { adam } from "../train/optimizers/adam.ts";
 import type { Recipe } from "../train/recipe.ts";
+import { SubgraphPlanner } from "../train/subgraph-sampler.ts";
 import type { Dataset, Interactions } from "../types.ts";
 import { EmbeddingModel, type EmbeddingModelOptions } from "./embedding-model.ts";
 
@@ -36,9 +37,23 @@ export interface PinSageModelOptions
   /** Initial N(0, scale²) of the ID features. Default 0.1. */
   readonly initScale?: number;
   /**
-   * PinSage only: hard negatives from item ranks [from, to) of the query user's visit ranking,
-   * mixed easy:hard = ratio:1 with `perRow` uniform negatives per positive (per-row negatives
-   * replace the shared ones). Default off.
+   * Producer/consumer: worker threads sampling the next batches' subgraphs while the current one
+   * trains (train/subgraph-sampler.ts); 0 samples inline. Same result either way. Default 1.
+   */
+  readonly samplerWorkers?: number;
+  /** Batches whose subgraphs are sampled ahead. Default 2. */
+  readonly samplerDepth?: number;
+  /**
+   * One subgraph and one forward/backward per step for the users and items together (nodes in
+   * both computation graphs computed once) instead of one per side. Default true.
+   */
+  readonly samplerJoint?: boolean;
+  /**
+   * PinSage only: hard negatives from item ranks [from, to) of the query user's visit ranking
+   * (default [min(50, items/32), min(200, items/8)), train/graph-negatives.ts), mixed easy:hard =
+   * ratio:1 (default 100) with `perRow` uniform negatives per positive (default 64; per-row
+   * negatives replace the shared ones). The walks then take ≥ 10·to steps per node. An empty band
+   * (`to` ≤ `from`) gives the same per-row uniform negatives without hard ones. Default off.
    */
   readonly hardNegatives?: {
     readonly from?: number;
@@ -62,25 +77,48 @@ function encoderOptions(o: PinSageModelOptions): PinSageOptions {
   };
 }
 
+/** The recipe with its batches planned ahead and their subgraphs sampled by the planner's producer. */
+function planned(pair: { readonly core: PinSageCore }, r: Recipe, o: PinSageModelOptions): Recipe {
+  const planner = new SubgraphPlanner(() => pair.core.samplingPlan(), {
+    workers: o.samplerWorkers ?? 1,
+    depth: o.samplerDepth ?? 2,
+    joint: o.samplerJoint ?? true,
+  });
+  pair.core.useSubgraphSource(planner);
+  return { ...r, positives: planner.positives(r.positives), negatives: planner.negatives(r.negatives) };
+}
+
 export function pinSageRecipe(o: PinSageModelOptions = {}): Recipe {
   const h = o.hardNegatives;
-  if (h === undefined) return gcnRecipe(pinSage(encoderOptions(o)), o);
+  if (h === undefined) {
+    const pair = pinSage(encoderOptions(o));
+    return planned(pair, gcnRecipe(pair, o), o);
+  }
   assert(
     (o.itemAttributes ?? []).length === 0,
     () => "pinsage: hardNegatives (visit-rank band over items) cannot be combined with itemAttributes",
   );
   const eo = encoderOptions(o);
-  const pair = pinSage({ ...eo, walk: { ...eo.walk, keep: Math.max(h.to ?? 200, eo.walk?.keep ?? 0) * 4 } });
+  // the walks must reach past the band: keep 4·to ranks (users and items interleave) and walk
+  // at least 10·to steps from every node
+  const to = h.to ?? 200;
+  const walk = {
+    ...eo.walk,
+    keep: Math.max(to, eo.walk?.keep ?? 0) * 4,
+    steps: Math.max(eo.walk?.steps ?? 200, 10 * to),
+  };
+  const pair = pinSage({ ...eo, walk });
   const hard = negatives.hard({
     easy: negatives.uniform({ count: h.perRow ?? ((o.loss ?? "softmax") === "bpr" ? 1 : 64) }),
     source: visitRankBand(pair.core, h),
     ratio: h.ratio ?? 100,
   });
-  return gcnRecipe(pair, o, hard);
+  return planned(pair, gcnRecipe(pair, o, hard), o);
 }
 
 export function graphSageRecipe(o: PinSageModelOptions = {}): Recipe {
-  return gcnRecipe(graphSage(encoderOptions(o)), o);
+  const pair = graphSage(encoderOptions(o));
+  return planned(pair, gcnRecipe(pair, o), o);
 }
 
 function trainOptions(o: PinSageModelOptions, kind: string) {
@@ -103,6 +141,9 @@ function trainOptions(o: PinSageModelOptions, kind: string) {
     lr,
     l2,
     initScale,
+    samplerWorkers,
+    samplerDepth,
+    samplerJoint,
     ...train
   } = o;
   return {

@@ -235,7 +235,7 @@ export class TwoTower extends EmbeddingModel {
   constructor(private readonly o: TwoTowerOptions = {}) {
     const given: Record<string, unknown> = {};
     for (const k of TWO_TOWER_MODEL_OPTIONS) if (o[k] !== undefined) given[k] = o[k];
-    const { epochs, batchSize, seed, patience, lrDecay } = o;
+    const { epochs, batchSize, seed, patience, lrDecay, lrMilestones, lrGamma } = o;
     super(
       null,
       {
@@ -244,6 +244,8 @@ export class TwoTower extends EmbeddingModel {
         seed: seed ?? 42,
         patience: patience ?? Number.POSITIVE_INFINITY,
         lrDecay: lrDecay ?? 1,
+        ...(lrMilestones === undefined ? {} : { lrMilestones }),
+        ...(lrGamma === undefined ? {} : { lrGamma }),
         kind: "two-tower",
       },
       given,

@@ -12,6 +12,10 @@
  * The trainer picks it structurally (`fusedPairwisePlan`): a pairwise loss without transforms,
  * a per-row catalogue sampler (static `prob`), plain id tables on both sides, plain SGD and dot
  * scores. It never looks at a part's name.
+ *
+ * Two drivers: `pairwiseSgdRange` runs the whole loop in JS (the in-process path and the
+ * reference); `pairwiseSgdBlocks` draws the triples in JS, in the same order, and hands them in
+ * blocks to a `TripleKernel` (the WASM SIMD BPR kernel of bpr-wasm.ts in the Hogwild workers).
  */
 import type { Encoder, SparseOptimizer } from "../encoders/types.ts";
 import type { Loss, PairwiseForm } from "../losses/types.ts";
@@ -106,4 +110,53 @@ export function pairwiseSgdRange(
   }
   // touch·0 keeps the touches observable so the JIT cannot drop them (it is 0 unless a row holds ±∞/NaN)
   return total + touch * 0;
+}
+
+/**
+ * A kernel over a block of triples: `buf` holds [q, t⁺, t⁻] row indices, 3 ints per triple; `run`
+ * applies the update rule above to the first n triples in order and returns Σ ℓ.
+ */
+export interface TripleKernel {
+  readonly buf: Int32Array;
+  run(n: number, lr: number, l2: number): number;
+}
+
+/**
+ * `pairwiseSgdRange` with the arithmetic in `kernel`: the same pairs and the same negative draws in
+ * the same order (so the same triples), written into the kernel's buffer and run a block at a time.
+ * Returns Σ ℓ.
+ */
+export function pairwiseSgdBlocks(
+  kernel: TripleKernel,
+  lr: number,
+  l2: number,
+  negPerRow: number,
+  alias: AliasTable,
+  q: Int32Array,
+  t: Int32Array,
+  from: number,
+  to: number,
+  rng: Rng,
+): number {
+  const buf = kernel.buf;
+  const full = buf.length - (buf.length % 3);
+  if (full === 0) throw new RangeError("pairwiseSgdBlocks: the kernel's buffer holds no triple");
+  let total = 0;
+  let w = 0;
+  for (let e = from; e < to; e++) {
+    const u = q[e];
+    const p = t[e];
+    for (let k = 0; k < negPerRow; k++) {
+      buf[w] = u;
+      buf[w + 1] = p;
+      buf[w + 2] = alias.sample(rng);
+      w += 3;
+      if (w === full) {
+        total += kernel.run(w / 3, lr, l2);
+        w = 0;
+      }
+    }
+  }
+  if (w > 0) total += kernel.run(w / 3, lr, l2);
+  return total;
 }

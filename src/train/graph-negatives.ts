@@ -10,10 +10,22 @@ import type { Importance } from "../graph/random-walk.ts";
 import type { HardNegativeSource } from "../negatives/hard.ts";
 
 export interface VisitRankBandOptions {
-  /** First item rank of the band (0-based). Default 50. */
+  /** First item rank of the band (0-based). Default min(50, ⌊items/32⌋). */
   readonly from?: number;
-  /** End of the band (exclusive). Default 200. The core's walks must keep ≥ `to` ranks. */
+  /** End of the band (exclusive). Default min(200, ⌊items/8⌋). The core's walks must keep ≥ `to` ranks. */
   readonly to?: number;
+}
+
+/**
+ * The band of a catalogue of `nItems` items: the paper's ranks 3000–5000 sit far down the walks'
+ * reach on 2 billion pins; here [50, 200) of the items a node's walks reach, scaled down on
+ * small catalogues (at most the first 1/8 of the items: ranks past that are barely related at all).
+ */
+export function bandOf(nItems: number, o: VisitRankBandOptions = {}): { from: number; to: number } {
+  return {
+    from: o.from ?? Math.min(50, Math.floor(nItems / 32)),
+    to: o.to ?? Math.min(200, Math.max(1, Math.floor(nItems / 8))),
+  };
 }
 
 /**
@@ -21,11 +33,12 @@ export interface VisitRankBandOptions {
  * prepared): an item drawn uniformly from item ranks [from, min(to, items reached)), or −1.
  */
 export function visitRankBand(core: PinSageCore, o: VisitRankBandOptions = {}): HardNegativeSource {
-  const from = o.from ?? 50;
-  const to = o.to ?? 200;
+  let band: { from: number; to: number } | null = null;
   return (query, _positive, rng) => {
     const imp = core.importance as Importance;
     const nUsers = core.graph?.nUsers ?? 0;
+    band ??= bandOf(core.graph?.nItems ?? 0, o);
+    const { from, to } = band;
     const r = imp.ranking;
     const a = r.offsets[query];
     const b = r.offsets[query + 1];

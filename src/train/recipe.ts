@@ -68,6 +68,14 @@ export interface TrainOptions {
   readonly onEpoch?: (info: EpochInfo) => number | undefined | Promise<number | undefined>;
   /** Learning-rate factor applied after every epoch (0.8: lr·0.8ᵉ). Default 1. */
   readonly lrDecay?: number;
+  /**
+   * Step schedule: after each epoch listed here the learning rate is multiplied by `lrGamma`
+   * (on top of `lrDecay`). A late ×0.1 drop after a constant-rate phase is what lifts
+   * cosine-softmax MF on Gowalla most (BENCHMARKS.md). Default none.
+   */
+  readonly lrMilestones?: readonly number[];
+  /** Factor of each milestone. Default 0.1. */
+  readonly lrGamma?: number;
   /** Epochs without improvement before stopping. Default Infinity (never stop early). */
   readonly patience?: number;
   /**

@@ -218,3 +218,29 @@ test("dropZeroRows keeps exactly the rows with a non-zero gradient, in order", (
   assert.deepEqual([...ids.subarray(0, kept)], [11, 13]);
   assert.deepEqual([...g.subarray(0, kept * dim)], [1, 0, 0, 0, 0, -2]);
 });
+
+test("lrMilestones × lrGamma and lrDecay set the learning rate epoch by epoch", async () => {
+  const opt = sgd({ lr: 1 });
+  const seen: number[] = [];
+  await train(bprRecipe(), data, {
+    epochs: 4,
+    optimizer: opt,
+    lrDecay: 0.5,
+    lrMilestones: [2],
+    lrGamma: 0.1,
+    onEpoch: () => {
+      seen.push(opt.sgd?.lr ?? Number.NaN);
+      return undefined;
+    },
+  });
+  // after epoch e: 0.5^e, and ×0.1 from epoch 2 on
+  const want = [0.5, 0.025, 0.0125, 0.00625];
+  assert.equal(seen.length, want.length);
+  for (const [k, lr] of seen.entries())
+    assert.ok(Math.abs(lr - want[k]) < 1e-12, `epoch ${k + 1}: lr ${lr}, want ${want[k]}`);
+  await assert.rejects(
+    () => train(bprRecipe(), data, { epochs: 1, lrMilestones: [0] }),
+    /lrMilestones must be epochs/,
+  );
+  await assert.rejects(() => train(bprRecipe(), data, { epochs: 1, lrGamma: 2 }), /lrGamma must be in/);
+});

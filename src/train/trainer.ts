@@ -37,6 +37,8 @@ interface Resolved {
   fused: boolean;
   patience: number;
   lrDecay: number;
+  lrMilestones: readonly number[];
+  lrGamma: number;
   progressEverySec: number;
   skipZeroGradientRows: boolean;
 }
@@ -51,6 +53,8 @@ function resolve(o: TrainOptions): Resolved {
     fused: o.fused ?? true,
     patience: o.patience ?? Number.POSITIVE_INFINITY,
     lrDecay: o.lrDecay ?? 1,
+    lrMilestones: o.lrMilestones ?? [],
+    lrGamma: o.lrGamma ?? 0.1,
     progressEverySec: o.progressEverySec ?? 2,
     skipZeroGradientRows: o.skipZeroGradientRows ?? false,
   };
@@ -60,7 +64,25 @@ function resolve(o: TrainOptions): Resolved {
   assert(int(r.workers, 0), () => `train: workers must be an integer ≥ 0, got ${r.workers}`);
   assert(r.patience >= 1, () => `train: patience must be ≥ 1, got ${r.patience}`);
   assert(r.lrDecay > 0 && r.lrDecay <= 1, () => `train: lrDecay must be in (0, 1], got ${r.lrDecay}`);
+  checkLrSteps(r.lrMilestones, r.lrGamma, "train");
   return r;
+}
+
+/** Validates a step schedule (`lrMilestones`, `lrGamma`). */
+export function checkLrSteps(milestones: readonly number[], gamma: number, who: string): void {
+  assert(
+    milestones.every((e) => Number.isInteger(e) && e >= 1),
+    () => `${who}: lrMilestones must be epochs (integers ≥ 1), got [${milestones.join(", ")}]`,
+  );
+  assert(gamma > 0 && gamma <= 1, () => `${who}: lrGamma must be in (0, 1], got ${gamma}`);
+}
+
+/** The learning-rate factor to apply after `epoch`: lrDecay, times lrGamma at a milestone. */
+export function lrFactorAfter(
+  epoch: number,
+  o: { lrDecay: number; lrMilestones: readonly number[]; lrGamma: number },
+): number {
+  return o.lrDecay * (o.lrMilestones.includes(epoch) ? o.lrGamma : 1);
 }
 
 /** What `train` leaves behind besides the report: the prepared parts' metadata. */
@@ -144,7 +166,7 @@ export async function train(recipe: Recipe, data: Dataset, opts: TrainOptions = 
       const { pairs, lossSum } = await runner.epoch(epoch, progress);
       progress(pairs, lossSum);
       const seconds = (performance.now() - te) / 1000;
-      if (o.lrDecay !== 1) o.optimizer.scaleLearningRate(o.lrDecay);
+      o.optimizer.scaleLearningRate(lrFactorAfter(epoch, o));
       const rec = {
         epoch,
         loss: lossSum / Math.max(1, pairs),

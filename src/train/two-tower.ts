@@ -24,7 +24,7 @@ import type { Dataset } from "../types.ts";
 import { adam } from "./optimizers/adam.ts";
 import type { EpochInfo, EpochRecord, ProgressInfo, Recipe, TrainOptions } from "./recipe.ts";
 import { layoutOf, ScoreScratch, scoresBackward, scoresInto } from "./scores.ts";
-import { exportVectors, type Trained } from "./trainer.ts";
+import { checkLrSteps, exportVectors, lrFactorAfter, type Trained } from "./trainer.ts";
 
 export interface TwoTowerTrainOptions extends TrainOptions {
   /**
@@ -60,7 +60,12 @@ export async function trainTwoTower(
   const B = opts.batchSize ?? 1024;
   const optimizer: SparseOptimizer = opts.optimizer ?? adam({ lr: 1e-3 });
   const patience = opts.patience ?? Number.POSITIVE_INFINITY;
-  const lrDecay = opts.lrDecay ?? 1;
+  const lrSteps = {
+    lrDecay: opts.lrDecay ?? 1,
+    lrMilestones: opts.lrMilestones ?? [],
+    lrGamma: opts.lrGamma ?? 0.1,
+  };
+  checkLrSteps(lrSteps.lrMilestones, lrSteps.lrGamma, "trainTwoTower");
   const refresh = opts.cacheRefresh ?? 50;
   assert(
     Number.isInteger(epochs) && epochs >= 0,
@@ -244,7 +249,7 @@ export async function trainTwoTower(
     iAware?.setTraining(false);
     progress();
     const seconds = (performance.now() - te) / 1000;
-    if (lrDecay !== 1) optimizer.scaleLearningRate(lrDecay);
+    optimizer.scaleLearningRate(lrFactorAfter(epoch, lrSteps));
     const rec = {
       epoch,
       loss: lossSum / Math.max(1, pairs),
