@@ -4,6 +4,10 @@
  *  [--data DIR]`
  * `npm run bench -- gcn --inductive [--epochs N] [--seed S] [--withhold 0.1] [--test-users 0.2]
  *  [--id-dropout 0.5]`
+ * PinSage at scale: `--throughput [--sample-batch 512] [--sampler-workers 1,2]` (walks, full-graph
+ *  inference, sampler subgraphs/s inline and from worker threads), `--step-cost [--steps 6]` (CPU-s
+ *  per training step, one pass per side vs joint), `--e2e [--e2e-users 6000] [--e2e-reps 1]`
+ *  (producer/consumer vs inline sampling, end to end).
  *
  * GCN recall on the Gowalla LightGCN split (full ranking, training items masked, src/eval
  * evaluateEmbeddings): LightGCN (propagation only, encoders/lightgcn.ts) trained by the generic
@@ -35,6 +39,7 @@ import { Rng } from "../../src/math/rng.ts";
 import type { EmbeddingModel } from "../../src/models/embedding-model.ts";
 import { LightGcn, type LightGcnModelOptions } from "../../src/models/lightgcn.ts";
 import { GraphSage, PinSage, type PinSageModelOptions } from "../../src/models/pinsage.ts";
+import { adam } from "../../src/train/optimizers/adam.ts";
 import { createProducer } from "../../src/train/subgraph-sampler.ts";
 import type { Dataset, Interactions } from "../../src/types.ts";
 import type { BenchContext } from "../types.ts";
@@ -153,9 +158,9 @@ export async function run(ctx: BenchContext): Promise<void> {
   }
 
   if (ctx.args.includes("--e2e")) await endToEnd(ctx, data);
+  if (ctx.args.includes("--step-cost")) stepCost(ctx, data);
 
-  const onlyTimings =
-    ctx.args.includes("--throughput") || ctx.args.includes("--spmm") || ctx.args.includes("--e2e");
+  const onlyTimings = ["--throughput", "--spmm", "--e2e", "--step-cost"].some((f) => ctx.args.includes(f));
   const models = arg(ctx.args, "models", onlyTimings ? "" : "lightgcn")
     .split(",")
     .filter((m) => m !== "");
@@ -312,6 +317,85 @@ async function endToEnd(ctx: BenchContext, data: Dataset): Promise<void> {
       loadavg: load(),
     },
   });
+}
+
+/**
+ * `--step-cost [--steps 6] [--batch 4096]`: CPU-seconds of one PinSage training step on Gowalla
+ * (the core alone: users' and items' forward and backward, Adam; B positives, 1024 shared
+ * negatives, random output gradients), subgraphs sampled inline, with one pass per side
+ * ("separate") and one joint pass for both sides ("joint"). CPU time, not wall time, so the
+ * figure holds on a loaded machine; `samplingCpuPerStep` is the joint subgraph's share of it.
+ */
+function stepCost(ctx: BenchContext, data: Dataset): void {
+  const nU = data.users.size;
+  const nI = data.items.size;
+  const B = Number(arg(ctx.args, "batch", "4096"));
+  const steps = Number(arg(ctx.args, "steps", "6"));
+  const neg = 1024;
+  const cpuNow = () => {
+    const c = process.cpuUsage();
+    return (c.user + c.system) / 1e6;
+  };
+  for (const mode of ["separate", "joint"] as const) {
+    const rng = new Rng(1);
+    const opt = adam({ lr: 0.005 });
+    const core = new PinSageCore({ dim: 64, layers: 2, topT: 10, scale: 0.1 });
+    core.prepare({ nRows: nU, rng, data, bags: null, optimizer: opt, sharedMemory: false }, "users");
+    const plan = core.samplingPlan() as NonNullable<ReturnType<typeof core.samplingPlan>>;
+    const scratch = new SubgraphScratch(plan.nNodes, plan.sampler.max);
+    const q = new Int32Array(B);
+    const it = new Int32Array(B + neg);
+    let sampling = 0;
+    let s0 = 0;
+    if (mode === "joint")
+      core.useSubgraphSource({
+        take: () => null,
+        takeJoint: (u, n) => {
+          const c0 = cpuNow();
+          const both = new Int32Array(n + B + neg);
+          both.set(u.subarray(0, n));
+          for (let i = 0; i < B + neg; i++) both[n + i] = nU + it[i];
+          const sub = sampleSubgraph(both, both.length, 2, plan.sampler, rng, scratch);
+          sampling += cpuNow() - c0;
+          s0 += sub.layers[0].length;
+          return sub;
+        },
+      });
+    const Q = new Float32Array(B * 64);
+    const C = new Float32Array((B + neg) * 64);
+    const c0 = cpuNow();
+    const t0 = performance.now();
+    for (let s = 0; s < steps; s++) {
+      for (let i = 0; i < B; i++) {
+        const e = rng.int(data.train.length);
+        q[i] = data.train.users[e];
+        it[i] = data.train.items[e];
+      }
+      for (let i = 0; i < neg; i++) it[B + i] = rng.int(nI);
+      core.forwardInto("users", q, B, Q);
+      core.forwardInto("items", it, B + neg, C);
+      for (let i = 0; i < Q.length; i++) Q[i] = 0.01 * (rng.next() - 0.5);
+      for (let i = 0; i < C.length; i++) C[i] = 0.01 * (rng.next() - 0.5);
+      opt.nextStep();
+      core.backward("users", q, B, Q);
+      core.backward("items", it, B + neg, C);
+    }
+    const cpu = (cpuNow() - c0) / steps;
+    ctx.emit({
+      suite: "gcn",
+      dataset: "gowalla",
+      model: `pinsage-step-${mode}`,
+      params: { dim: 64, layers: 2, topT: 10, batch: B, negatives: neg, steps },
+      metrics: {},
+      seconds: { cpuPerStep: cpu, wallPerStep: (performance.now() - t0) / 1000 / steps },
+      peakRssMB: peakRssMB(),
+      extra: {
+        positivesPerCpuSecond: B / cpu,
+        ...(mode === "joint" ? { samplingCpuPerStep: sampling / steps, meanJointS0: s0 / steps } : {}),
+        loadavg: load(),
+      },
+    });
+  }
 }
 
 function subset(x: Interactions, keep: (e: number) => boolean): Interactions {

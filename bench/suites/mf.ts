@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- mf [--quick] [--models bpr,softmax,ccl] [--ablation] [--ablation-epochs N] [--rows a,b]
- *                    [--epochs N] [--workers N] [--kernel js|wasm] [--kernel-only [--passes N]] [--data DIR]`
+ *                    [--epochs N] [--workers N] [--kernel js|wasm] [--kernel-only [--passes N]] [--data DIR]
+ *                    [--options '<MfSoftmaxOptions json>'] [--eval-every N]`
  *
  * Matrix factorisation recipes on the Gowalla LightGCN split (full ranking, training items
  * masked): MF-BPR (fused Hogwild kernel: WASM SIMD by default, `--kernel js` for the JS one;
@@ -279,6 +280,10 @@ export async function run(ctx: BenchContext): Promise<void> {
   // `--options '<json>'`: MfSoftmaxOptions merged into the softmax / CCL runs (e.g. dim, lrDecay,
   // patience: 1000 for a fixed schedule with no early stopping)
   const options = JSON.parse(arg(ctx.args, "options", "{}")) as MfSoftmaxOptions;
+  // `--eval-every N`: validate the softmax / CCL runs every N epochs (default 2; 1 with --quick).
+  // Validation is on the test split (the split has no other), and the best validated epoch is
+  // the one kept — `--eval-every` = the epoch count evaluates (and keeps) the last epoch only.
+  const evalEvery = Number(arg(ctx.args, "eval-every", quick ? "1" : "2"));
   const data = await loadLightGcn(dir, { name: "gowalla" });
   if (data.test === null) throw new Error(`${dir}: no test.txt`);
   const nU = data.users.size;
@@ -299,19 +304,13 @@ export async function run(ctx: BenchContext): Promise<void> {
   if (models.includes("softmax")) {
     // the default recipe (softmax, mixed negatives), validated every 2 epochs
     const epochs = epochsArg !== "" ? Number(epochsArg) : quick ? 1 : 14;
-    await runSoftmax(ctx, s, "mf-softmax", { epochs, patience: 2, ...options }, quick ? 1 : 2);
+    await runSoftmax(ctx, s, "mf-softmax", { epochs, patience: 2, ...options }, evalEvery);
   }
   if (models.includes("ccl")) {
     // the CCL preset (`loss: "ccl"` and its defaults), validated every 2 epochs
     const epochs =
       epochsArg !== "" ? Number(epochsArg) : quick ? 1 : mfSoftmaxDefaults({ loss: "ccl" }).epochs;
-    await runSoftmax(
-      ctx,
-      s,
-      "mf-softmax(ccl)",
-      { loss: "ccl", epochs, patience: 2, ...options },
-      quick ? 1 : 2,
-    );
+    await runSoftmax(ctx, s, "mf-softmax(ccl)", { loss: "ccl", epochs, patience: 2, ...options }, evalEvery);
   }
   if (ctx.args.includes("--ablation")) {
     // one change at a time from a base, each trained `--ablation-epochs` epochs (default 3) and

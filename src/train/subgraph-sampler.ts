@@ -165,7 +165,7 @@ class WorkerProducer implements Producer {
 
   /** Blocks until reply `id` is in: replies are read synchronously off the ports. */
   wait(id: number): Subgraph {
-    const t0 = performance.now();
+    let t0 = performance.now();
     for (;;) {
       const s = this.ready.get(id);
       if (s !== undefined) {
@@ -183,11 +183,16 @@ class WorkerProducer implements Producer {
           got = true;
         }
       }
-      if (got) continue;
-      if (performance.now() - t0 > 300_000)
+      if (got) {
+        t0 = performance.now();
+        continue;
+      }
+      // no reply from any worker for 15 minutes: a worker failed to start (a crash in a job is
+      // reported as an error reply); a merely slow machine keeps replying
+      if (performance.now() - t0 > 900_000)
         throw new RecallkitError(
           "RK_ERR_INVALID_ARGUMENT",
-          `subgraph sampler: no reply for request ${id} in 300 s (did a worker fail to start?)`,
+          `subgraph sampler: no reply from any worker for 900 s while waiting for request ${id} (did a worker fail to start?)`,
         );
       Atomics.wait(this.flag, 0, seen, 1000);
     }
