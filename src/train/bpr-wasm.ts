@@ -14,14 +14,11 @@ import { sigmoid, softplus } from "../losses/kernels.ts";
 import type { PairwiseForm } from "../losses/types.ts";
 import { BPR_WASM_BASE64 } from "./bpr-wasm.bytes.ts";
 import type { TripleKernel } from "./fused-pairwise.ts";
+import { align, WasmKernelModule, type WasmMemory } from "./wasm-kernel.ts";
 
-const PAGE = 65536;
 /** Triples per kernel call (each worker's buffer: 3 × 4 bytes each, 48 KiB). */
 export const BPR_BLOCK = 4096;
 
-interface WasmMemory {
-  readonly buffer: ArrayBuffer | SharedArrayBuffer;
-}
 interface BprExports {
   bpr(
     U: number,
@@ -34,36 +31,16 @@ interface BprExports {
     scratch: number,
   ): number;
 }
-/** The few WebAssembly globals used here (the project's lib settings do not declare them). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: unknown };
-  Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
-  validate(bytes: Uint8Array): boolean;
-}
-
-let moduleCache: object | null = null;
-
-function wasmApi(): WasmApi | null {
-  const w = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-  return w === undefined ? null : w;
-}
+const kernel = new WasmKernelModule(BPR_WASM_BASE64);
 
 /** The embedded kernel's bytes. */
 export function bprWasmBytes(): Uint8Array {
-  return new Uint8Array(Buffer.from(BPR_WASM_BASE64, "base64"));
+  return kernel.bytes();
 }
 
 /** Whether this runtime runs the kernel (SIMD and shared memory: Node ≥ 16.4). */
 export function bprWasmSupported(): boolean {
-  const w = wasmApi();
-  if (w === null || !w.validate(bprWasmBytes())) return false;
-  try {
-    new w.Memory({ initial: 1, maximum: 1, shared: true });
-    return true;
-  } catch {
-    return false;
-  }
+  return kernel.supported();
 }
 
 /**
@@ -96,28 +73,19 @@ export interface BprWasmLayout {
   readonly nSlots: number;
 }
 
-const align = (x: number, a: number) => Math.ceil(x / a) * a;
-
 /**
  * Allocates the shared memory for `nU` query rows and `nV` item rows of `dim` floats and `nSlots`
  * worker slots; null where WASM SIMD/shared memory is unavailable, dim is not a multiple of 4 or
  * the tables exceed 32-bit addressing (callers fall back to the JS kernel).
  */
 export function createBprLayout(nU: number, nV: number, dim: number, nSlots: number): BprWasmLayout | null {
-  const w = wasmApi();
-  if (w === null || dim % 4 !== 0 || dim <= 0 || nSlots < 1 || !bprWasmSupported()) return null;
+  if (dim % 4 !== 0 || dim <= 0 || nSlots < 1) return null;
   const U = 0;
   const V = align(U + nU * dim * 4, 64);
   const slots = align(V + nV * dim * 4, 64);
   const slotBytes = 64 + BPR_BLOCK * 12;
-  const pages = Math.ceil((slots + nSlots * slotBytes) / PAGE);
-  if (pages > 65536) return null;
-  let memory: WasmMemory;
-  try {
-    memory = new w.Memory({ initial: pages, maximum: pages, shared: true });
-  } catch {
-    return null;
-  }
+  const memory = kernel.sharedMemory(slots + nSlots * slotBytes);
+  if (memory === null) return null;
   return { memory, nU, nV, dim, U, V, slots, slotBytes, nSlots };
 }
 
@@ -141,10 +109,7 @@ export class WasmBprKernel implements TripleKernel {
   ) {
     if (slot < 0 || slot >= l.nSlots || !Number.isInteger(slot))
       throw new RangeError(`bpr-wasm: slot ${slot} of ${l.nSlots}`);
-    const w = wasmApi() as WasmApi;
-    if (moduleCache === null) moduleCache = new w.Module(bprWasmBytes());
-    const inst = new w.Instance(moduleCache, { env: { memory: l.memory } });
-    this.ex = inst.exports as BprExports;
+    this.ex = kernel.instantiate(l.memory) as BprExports;
     this.scratch = l.slots + slot * l.slotBytes;
     this.buf = new Int32Array(l.memory.buffer, this.scratch + 64, BPR_BLOCK * 3);
   }

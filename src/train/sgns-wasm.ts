@@ -9,14 +9,11 @@
 
 import { EXP_TABLE_SIZE, type PairKernel, sigmoidTable } from "./sgns.ts";
 import { SGNS_WASM_BASE64 } from "./sgns-wasm.bytes.ts";
+import { align, WasmKernelModule, type WasmMemory } from "./wasm-kernel.ts";
 
-const PAGE = 65536;
 /** Pair-buffer ints per worker slot (256 KiB). */
 export const SGNS_BUF_INTS = 1 << 16;
 
-interface WasmMemory {
-  readonly buffer: ArrayBuffer | SharedArrayBuffer;
-}
 interface SgnsExports {
   pairs(
     syn0: number,
@@ -30,36 +27,16 @@ interface SgnsExports {
     skip: number,
   ): void;
 }
-/** The few WebAssembly globals used here (the project's lib settings do not declare them). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { readonly exports: unknown };
-  Memory: new (d: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
-  validate(bytes: Uint8Array): boolean;
-}
-
-let moduleCache: object | null = null;
-
-function wasmApi(): WasmApi | null {
-  const w = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-  return w === undefined ? null : w;
-}
+const kernel = new WasmKernelModule(SGNS_WASM_BASE64);
 
 /** The embedded kernel's bytes. */
 export function sgnsWasmBytes(): Uint8Array {
-  return new Uint8Array(Buffer.from(SGNS_WASM_BASE64, "base64"));
+  return kernel.bytes();
 }
 
 /** Whether this runtime runs the kernel (SIMD and shared memory: Node ≥ 16.4). */
 export function sgnsWasmSupported(): boolean {
-  const w = wasmApi();
-  if (w === null || !w.validate(sgnsWasmBytes())) return false;
-  try {
-    new w.Memory({ initial: 1, maximum: 1, shared: true });
-    return true;
-  } catch {
-    return false;
-  }
+  return kernel.supported();
 }
 
 /** Byte offsets of everything in the shared memory; plain data plus the memory (cloneable). */
@@ -76,30 +53,20 @@ export interface SgnsWasmLayout {
   readonly nSlots: number;
 }
 
-const align = (x: number, a: number) => Math.ceil(x / a) * a;
-
 /**
  * Allocates the shared memory for `nTokens` rows of `dim` floats per table and `nSlots` worker
  * slots, with the σ table written; null where WASM SIMD/shared memory is unavailable or the
  * tables exceed 32-bit addressing (callers fall back to the JS kernel).
  */
 export function createSgnsLayout(nTokens: number, dim: number, nSlots: number): SgnsWasmLayout | null {
-  const w = wasmApi();
-  if (w === null || dim % 4 !== 0 || !sgnsWasmSupported()) return null;
+  if (dim % 4 !== 0) return null;
   const exp = 0;
   const syn0 = align(EXP_TABLE_SIZE * 4, 64);
   const syn1 = align(syn0 + nTokens * dim * 4, 64);
   const slots = align(syn1 + nTokens * dim * 4, 64);
   const slotBytes = align(dim * 4, 64) + SGNS_BUF_INTS * 4;
-  const total = slots + nSlots * slotBytes;
-  const pages = Math.ceil(total / PAGE);
-  if (pages > 65536) return null;
-  let memory: WasmMemory;
-  try {
-    memory = new w.Memory({ initial: pages, maximum: pages, shared: true });
-  } catch {
-    return null;
-  }
+  const memory = kernel.sharedMemory(slots + nSlots * slotBytes);
+  if (memory === null) return null;
   new Float32Array(memory.buffer, exp, EXP_TABLE_SIZE).set(sigmoidTable());
   return { memory, nTokens, dim, exp, syn0, syn1, slots, slotBytes, nSlots };
 }
@@ -126,10 +93,7 @@ export class WasmPairKernel implements PairKernel {
     private readonly skipSaturated = false,
   ) {
     if (slot < 0 || slot >= l.nSlots) throw new RangeError(`sgns-wasm: slot ${slot} of ${l.nSlots}`);
-    const w = wasmApi() as WasmApi;
-    if (moduleCache === null) moduleCache = new w.Module(sgnsWasmBytes());
-    const inst = new w.Instance(moduleCache, { env: { memory: l.memory } });
-    this.ex = inst.exports as SgnsExports;
+    this.ex = kernel.instantiate(l.memory) as SgnsExports;
     this.e = l.slots + slot * l.slotBytes;
     this.bufPtr = this.e + align(l.dim * 4, 64);
     this.buf = new Int32Array(l.memory.buffer, this.bufPtr, SGNS_BUF_INTS);
