@@ -10,6 +10,7 @@
  * Backward is written by hand and checked against finite differences (graph-conv.test.ts).
  * Full-graph inference (Code 5-10..5-12) is the same pass with S_k = all nodes for every k.
  */
+import { assert } from "../errors.ts";
 import type { Rng } from "../math/rng.ts";
 import { DenseLayer } from "./graph-dense.ts";
 import type { SparseOptimizer } from "./types.ts";
@@ -181,4 +182,26 @@ export class GraphConv {
     }
     return dH;
   }
+}
+
+/** The validated shape of a convolution stack (PinSage / GraphSAGE, MultiBiSage). */
+export function convShape(
+  o: {
+    readonly dim?: number;
+    readonly hidden?: number;
+    readonly layers?: number;
+    readonly neighbors?: "importance" | "uniform";
+  },
+  who: string,
+): { dim: number; hidden: number; layers: number; kind: "importance" | "uniform" } {
+  const dim = o.dim ?? 64;
+  const layers = o.layers ?? 2;
+  const kind = o.neighbors ?? "importance";
+  assert(Number.isInteger(dim) && dim >= 1, () => `${who}: dim must be an integer ≥ 1, got ${dim}`);
+  assert(Number.isInteger(layers) && layers >= 1, () => `${who}: layers must be ≥ 1, got ${layers}`);
+  assert(
+    kind === "importance" || kind === "uniform",
+    () => `${who}: neighbors must be "importance" or "uniform", got "${kind}"`,
+  );
+  return { dim, hidden: o.hidden ?? dim, layers, kind };
 }

@@ -27,7 +27,7 @@ import {
 } from "../graph/subgraph.ts";
 import { buildCsr, type Csr } from "../math/csr.ts";
 import type { Rng } from "../math/rng.ts";
-import { type ConvPass, GraphConv } from "./graph-conv.ts";
+import { type ConvPass, convShape, GraphConv } from "./graph-conv.ts";
 import { DenseLayer } from "./graph-dense.ts";
 import { GraphSide, type GraphSideName, type SharedGraphCore } from "./graph-side.ts";
 import {
@@ -275,22 +275,11 @@ export class MultiBiSageCore implements SharedGraphCore {
   private data: unknown = null;
 
   constructor(private readonly o: MultiBiSageOptions = {}) {
-    this.dim = o.dim ?? 64;
-    this.hidden = o.hidden ?? this.dim;
-    this.layers = o.layers ?? 2;
-    this.kind = o.neighbors ?? "importance";
-    assert(
-      Number.isInteger(this.dim) && this.dim >= 1,
-      () => `multiBiSage: dim must be an integer ≥ 1, got ${this.dim}`,
-    );
-    assert(
-      Number.isInteger(this.layers) && this.layers >= 1,
-      () => `multiBiSage: layers must be ≥ 1, got ${this.layers}`,
-    );
-    assert(
-      this.kind === "importance" || this.kind === "uniform",
-      () => `multiBiSage: neighbors must be "importance" or "uniform", got "${this.kind}"`,
-    );
+    const shape = convShape(o, "multiBiSage");
+    this.dim = shape.dim;
+    this.hidden = shape.hidden;
+    this.layers = shape.layers;
+    this.kind = shape.kind;
     checkInit(o, "multiBiSage");
   }
 

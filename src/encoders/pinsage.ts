@@ -35,7 +35,7 @@ import {
 import type { Csr } from "../math/csr.ts";
 import type { Rng } from "../math/rng.ts";
 import type { AttributeField, Dataset, Interactions } from "../types.ts";
-import { ConvBuffers, type ConvGraph, type ConvPass, GraphConv } from "./graph-conv.ts";
+import { ConvBuffers, type ConvGraph, type ConvPass, convShape, GraphConv } from "./graph-conv.ts";
 import { GraphSide, type GraphSideName } from "./graph-side.ts";
 import { checkInit, type InitOptions, initInto } from "./init.ts";
 import { RowGrads } from "./row-grads.ts";
@@ -101,22 +101,11 @@ export class PinSageCore {
   private known: Uint8Array | null = null;
 
   constructor(private readonly o: PinSageOptions = {}) {
-    this.dim = o.dim ?? 64;
-    this.hidden = o.hidden ?? this.dim;
-    this.layers = o.layers ?? 2;
-    this.kind = o.neighbors ?? "importance";
-    assert(
-      Number.isInteger(this.dim) && this.dim >= 1,
-      () => `pinSage: dim must be an integer ≥ 1, got ${this.dim}`,
-    );
-    assert(
-      Number.isInteger(this.layers) && this.layers >= 1,
-      () => `pinSage: layers must be ≥ 1, got ${this.layers}`,
-    );
-    assert(
-      this.kind === "importance" || this.kind === "uniform",
-      () => `pinSage: neighbors must be "importance" or "uniform", got "${this.kind}"`,
-    );
+    const shape = convShape(o, "pinSage");
+    this.dim = shape.dim;
+    this.hidden = shape.hidden;
+    this.layers = shape.layers;
+    this.kind = shape.kind;
     const p = o.idDropout ?? 0;
     assert(p >= 0 && p < 1, () => `pinSage: idDropout must be in [0, 1), got ${p}`);
     checkInit(o, "pinSage");
