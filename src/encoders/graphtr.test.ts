@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { checkGrad } from "../../test/fixtures/finite-diff.ts";
 import { tinyHetero } from "../../test/fixtures/tiny-hetero.ts";
 import type { LayerEdges } from "../graph/subgraph.ts";
 import { Rng } from "../math/rng.ts";
@@ -13,23 +14,6 @@ import {
   typedNeighbors,
 } from "./graphtr.ts";
 import { nodeTypeArray } from "./hetero-core.ts";
-
-function checkGrad(loss: () => number, x: Float32Array, grad: Float32Array, what: string): number {
-  let n = 0;
-  for (let t = 0; t < x.length; t++) {
-    const keep = x[t];
-    const eps = 1e-2;
-    x[t] = keep + eps;
-    const lp = loss();
-    x[t] = keep - eps;
-    const lm = loss();
-    x[t] = keep;
-    const fd = (lp - lm) / (2 * eps);
-    assert.ok(Math.abs(fd - grad[t]) < 2e-3 + 0.02 * Math.abs(fd), `${what}[${t}]: fd ${fd} vs ${grad[t]}`);
-    if (Math.abs(fd) > 1e-3) n++;
-  }
-  return n;
-}
 
 // Three node types: 0 = user, 1 = item, 2 = gender. Users see items (slot 1) and genders (slot 2);
 // items see users (slot 1); genders see users (slot 1).

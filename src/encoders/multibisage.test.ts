@@ -1,27 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { checkGrad } from "../../test/fixtures/finite-diff.ts";
 import { tinyHetero } from "../../test/fixtures/tiny-hetero.ts";
 import { uniformNeighbors } from "../graph/subgraph.ts";
 import { Rng } from "../math/rng.ts";
 import { MultiBiSageCore, RelationAttention, relationGraphs } from "./multibisage.ts";
-
-/** Central finite differences of loss() w.r.t. every entry of x against grad; returns #entries with |fd| > 1e-3. */
-function checkGrad(loss: () => number, x: Float32Array, grad: Float32Array, what: string): number {
-  let n = 0;
-  for (let t = 0; t < x.length; t++) {
-    const keep = x[t];
-    const eps = 1e-2;
-    x[t] = keep + eps;
-    const lp = loss();
-    x[t] = keep - eps;
-    const lm = loss();
-    x[t] = keep;
-    const fd = (lp - lm) / (2 * eps);
-    assert.ok(Math.abs(fd - grad[t]) < 2e-3 + 0.02 * Math.abs(fd), `${what}[${t}]: fd ${fd} vs ${grad[t]}`);
-    if (Math.abs(fd) > 1e-3) n++;
-  }
-  return n;
-}
 
 function identity(att: RelationAttention): void {
   for (const l of [att.q, att.k, att.v]) {

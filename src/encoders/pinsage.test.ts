@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { checkGrad } from "../../test/fixtures/finite-diff.ts";
 import { log, randomGraph } from "../../test/fixtures/tiny-graph.ts";
 import { buildBipartiteGraph } from "../graph/bipartite.ts";
 import { importanceNeighbors, walkVisitsInto } from "../graph/random-walk.ts";
@@ -151,22 +152,7 @@ test("convolution backward equals finite differences", () => {
   };
   const pass = conv.forward(g, H0);
   const dH0 = conv.backward(pass, c.slice());
-  const check = (x: Float32Array, grad: Float32Array, what: string) => {
-    let n = 0;
-    for (let t = 0; t < x.length; t++) {
-      const keep = x[t];
-      const eps = 1e-2;
-      x[t] = keep + eps;
-      const lp = loss();
-      x[t] = keep - eps;
-      const lm = loss();
-      x[t] = keep;
-      const fd = (lp - lm) / (2 * eps);
-      assert.ok(Math.abs(fd - grad[t]) < 2e-3 + 0.02 * Math.abs(fd), `${what}[${t}]: fd ${fd} vs ${grad[t]}`);
-      if (Math.abs(fd) > 1e-3) n++;
-    }
-    return n;
-  };
+  const check = (x: Float32Array, grad: Float32Array, what: string) => checkGrad(loss, x, grad, what);
   let nonzero = check(H0, dH0, "H0");
   nonzero += check(conv.Q[0].W, conv.Q[0].dW, "Q1");
   nonzero += check(conv.W[1].W, conv.W[1].dW, "W2");
