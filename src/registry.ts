@@ -28,6 +28,7 @@ import { ItemCF, type ItemCFOptions } from "./recall/item-cf.ts";
 import { Popular, type PopularOptions } from "./recall/popular.ts";
 import { UserCF, type UserCFOptions } from "./recall/user-cf.ts";
 import type { Recommender } from "./recommender.ts";
+import { GCN_LOSS_OPTIONS } from "./train/gcn-recipe.ts";
 
 export interface ModelEntry {
   readonly summary: string;
@@ -278,26 +279,13 @@ registerModel("eges", {
 
 registerModel("lightgcn", {
   summary: "LightGCN: ID embeddings propagated over the normalised user–item graph, layer mean (spec §5.6)",
-  options: [
-    "dim",
-    "layers",
-    "loss",
-    "temperature",
-    "nGlobal",
-    "inBatch",
-    "logQ",
-    "score",
-    "lr",
-    "l2",
-    "initScale",
-    ...TRAIN,
-  ],
+  options: ["dim", "layers", ...GCN_LOSS_OPTIONS, "lr", "l2", "initScale", ...TRAIN],
   create: (o) => new LightGcn(o as LightGcnModelOptions),
   load: (d) => LightGcn.load(d),
 });
 
 /** Options of the GCN loss (src/train/gcn-recipe.ts). */
-const GCN_LOSS = ["loss", "temperature", "nGlobal", "inBatch", "logQ", "score"];
+const GCN_LOSS = GCN_LOSS_OPTIONS;
 
 registerModel("pinsage", {
   summary:

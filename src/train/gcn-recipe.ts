@@ -27,6 +27,9 @@ export interface GcnLossOptions {
   readonly score?: "dot" | "cosine";
 }
 
+/** The option names of `GcnLossOptions` (model option lists, the registry). */
+export const GCN_LOSS_OPTIONS = ["loss", "temperature", "nGlobal", "inBatch", "logQ", "score"] as const;
+
 /** Resolved loss options, for manifests. */
 export function gcnLossParams(o: GcnLossOptions): Record<string, unknown> {
   const bpr = (o.loss ?? "softmax") === "bpr";
