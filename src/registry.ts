@@ -28,7 +28,7 @@ import { ItemCF, type ItemCFOptions } from "./recall/item-cf.ts";
 import { Popular, type PopularOptions } from "./recall/popular.ts";
 import { UserCF, type UserCFOptions } from "./recall/user-cf.ts";
 import type { Recommender } from "./recommender.ts";
-import { GCN_LOSS_OPTIONS } from "./train/gcn-recipe.ts";
+import { GCN_MODEL_OPTIONS } from "./train/gcn-recipe.ts";
 
 export interface ModelEntry {
   readonly summary: string;
@@ -277,15 +277,15 @@ registerModel("eges", {
   load: (d) => Eges.load(d),
 });
 
+/** Options every GCN model takes: loss, optimiser, init (src/train/gcn-recipe.ts) and training. */
+const GCN = [...GCN_MODEL_OPTIONS, ...TRAIN];
+
 registerModel("lightgcn", {
   summary: "LightGCN: ID embeddings propagated over the normalised user–item graph, layer mean (spec §5.6)",
-  options: ["dim", "layers", ...GCN_LOSS_OPTIONS, "lr", "l2", "initScale", ...TRAIN],
+  options: ["dim", "layers", ...GCN],
   create: (o) => new LightGcn(o as LightGcnModelOptions),
   load: (d) => LightGcn.load(d),
 });
-
-/** Options of the GCN loss (src/train/gcn-recipe.ts). */
-const GCN_LOSS = GCN_LOSS_OPTIONS;
 
 registerModel("pinsage", {
   summary:
@@ -302,11 +302,7 @@ registerModel("pinsage", {
     "samplerWorkers",
     "samplerDepth",
     "samplerJoint",
-    ...GCN_LOSS,
-    "lr",
-    "l2",
-    "initScale",
-    ...TRAIN,
+    ...GCN,
   ],
   create: (o) => new PinSage(o as PinSageModelOptions),
   load: (d) => PinSage.load(d),
@@ -324,11 +320,7 @@ registerModel("graphsage", {
     "samplerWorkers",
     "samplerDepth",
     "samplerJoint",
-    ...GCN_LOSS,
-    "lr",
-    "l2",
-    "initScale",
-    ...TRAIN,
+    ...GCN,
   ],
   create: (o) => new GraphSage(o as PinSageModelOptions),
   load: (d) => GraphSage.load(d),
@@ -337,7 +329,7 @@ registerModel("graphsage", {
 registerModel("multibisage", {
   summary:
     "MultiBiSage: a PinSage per relation's bipartite graph (user–item, item–genre, user–age, …), self-attention fusion (spec §5.6.3)",
-  options: [...MULTIBISAGE_OPTIONS, ...GCN_LOSS, "lr", "l2", "initScale", ...TRAIN],
+  options: [...MULTIBISAGE_OPTIONS, ...GCN],
   create: (o) => new MultiBiSage(o as MultiBiSageModelOptions),
   load: (d) => MultiBiSage.load(d),
 });
@@ -345,7 +337,7 @@ registerModel("multibisage", {
 registerModel("graphtr", {
   summary:
     "GraphTR: heterogeneous neighbours grouped by type, per-type attention (target as query), FM pooling (spec §5.6.3)",
-  options: [...GRAPHTR_OPTIONS, ...GCN_LOSS, "lr", "l2", "initScale", ...TRAIN],
+  options: [...GRAPHTR_OPTIONS, ...GCN],
   create: (o) => new GraphTR(o as GraphTrModelOptions),
   load: (d) => GraphTR.load(d),
 });

@@ -87,18 +87,22 @@ export function fmPoolBackwardInto(
  */
 export function typedNeighbors(g: HeteroGraph, nodeType: Int32Array, fanout: number): NeighborSampler {
   const adj = g.adjacency;
-  let max = 0;
-  for (let v = 0; v < g.nNodes; v++) {
-    let c = 0;
-    let e = adj.offsets[v];
+  const forEachTypeRun = (v: number, visit: (e: number, f: number) => void) => {
     const end = adj.offsets[v + 1];
-    while (e < end) {
+    for (let e = adj.offsets[v]; e < end; ) {
       const t = nodeType[adj.indices[e]];
       let f = e;
       while (f < end && nodeType[adj.indices[f]] === t) f++;
-      c += Math.min(f - e, fanout);
+      visit(e, f);
       e = f;
     }
+  };
+  let max = 0;
+  for (let v = 0; v < g.nNodes; v++) {
+    let c = 0;
+    forEachTypeRun(v, (e, f) => {
+      c += Math.min(f - e, fanout);
+    });
     if (c > max) max = c;
   }
   return {
@@ -106,17 +110,11 @@ export function typedNeighbors(g: HeteroGraph, nodeType: Int32Array, fanout: num
     random: true,
     sampleInto(v, rng, ids, weights) {
       let c = 0;
-      let e = adj.offsets[v];
-      const end = adj.offsets[v + 1];
-      while (e < end) {
-        const t = nodeType[adj.indices[e]];
-        let f = e;
-        while (f < end && nodeType[adj.indices[f]] === t) f++;
+      forEachTypeRun(v, (e, f) => {
         const deg = f - e;
         if (deg <= fanout) for (let k = e; k < f; k++) ids[c++] = adj.indices[k];
         else for (let k = 0; k < fanout; k++) ids[c++] = adj.indices[e + Math.floor(rng.next() * deg)];
-        e = f;
-      }
+      });
       for (let k = 0; k < c; k++) weights[k] = 1;
       return c;
     },

@@ -9,9 +9,8 @@
  * attribute edges and their interactions.
  */
 import { assert } from "../errors.ts";
-import { buildCsr } from "../math/csr.ts";
 import type { AttributeField, Interactions } from "../types.ts";
-import { type BipartiteGraph, symmetricNormalizedValues } from "./bipartite.ts";
+import { type BipartiteGraph, interactionEdgesInto, symmetricGraph } from "./bipartite.ts";
 
 export interface AttributeGraphOptions {
   /** Item attribute fields whose values become nodes (default none: the plain bipartite graph). */
@@ -59,17 +58,7 @@ export function buildAttributeGraph(
   const m = n + nPairs;
   const rows = new Int32Array(2 * m);
   const cols = new Int32Array(2 * m);
-  for (let e = 0; e < n; e++) {
-    const u = x.users[e];
-    const i = x.items[e];
-    assert(
-      u >= 0 && u < nUsers && i >= 0 && i < nItems,
-      () =>
-        `buildAttributeGraph: interaction ${e} (user ${u}, item ${i}) is outside ${nUsers} users × ${nItems} items`,
-    );
-    rows[e] = u;
-    cols[e] = nUsers + i;
-  }
+  interactionEdgesInto(x, nUsers, nItems, rows, cols, "buildAttributeGraph");
   let k = n;
   let base = nUsers + nItems;
   for (const f of fields) {
@@ -83,14 +72,5 @@ export function buildAttributeGraph(
     }
     base += f.vocab.size;
   }
-  for (let e = 0; e < m; e++) {
-    rows[m + e] = cols[e];
-    cols[m + e] = rows[e];
-  }
-  const N = base;
-  const a = buildCsr(N, N, rows, cols, null, "one");
-  const degrees = new Int32Array(N);
-  for (let v = 0; v < N; v++) degrees[v] = a.offsets[v + 1] - a.offsets[v];
-  const values = symmetricNormalizedValues(a.offsets, a.indices, degrees);
-  return { ...a, values, nUsers, nItems, nNodes: N, degrees };
+  return symmetricGraph(rows, cols, m, nUsers, nItems, base);
 }

@@ -34,25 +34,52 @@ export function buildBipartiteGraph(x: Interactions, nUsers: number, nItems: num
   const n = x.length;
   const rows = new Int32Array(2 * n);
   const cols = new Int32Array(2 * n);
-  for (let e = 0; e < n; e++) {
+  interactionEdgesInto(x, nUsers, nItems, rows, cols, "buildBipartiteGraph");
+  return symmetricGraph(rows, cols, n, nUsers, nItems, nUsers + nItems);
+}
+
+/** Writes interaction e as the edge (user, nUsers + item) into rows[e], cols[e]; checks the ids. */
+export function interactionEdgesInto(
+  x: Interactions,
+  nUsers: number,
+  nItems: number,
+  rows: Int32Array,
+  cols: Int32Array,
+  who: string,
+): void {
+  for (let e = 0; e < x.length; e++) {
     const u = x.users[e];
     const i = x.items[e];
     assert(
       u >= 0 && u < nUsers && i >= 0 && i < nItems,
-      () =>
-        `buildBipartiteGraph: interaction ${e} (user ${u}, item ${i}) is outside ${nUsers} users × ${nItems} items`,
+      () => `${who}: interaction ${e} (user ${u}, item ${i}) is outside ${nUsers} users × ${nItems} items`,
     );
     rows[e] = u;
     cols[e] = nUsers + i;
-    rows[n + e] = nUsers + i;
-    cols[n + e] = u;
   }
-  const N = nUsers + nItems;
-  const a = buildCsr(N, N, rows, cols, null, "one");
-  const degrees = new Int32Array(N);
-  for (let v = 0; v < N; v++) degrees[v] = a.offsets[v + 1] - a.offsets[v];
+}
+
+/**
+ * The symmetric-normalised graph over `nNodes` nodes whose edges are rows/cols[0, m), mirrored
+ * into [m, 2m) here (the arrays hold 2m entries).
+ */
+export function symmetricGraph(
+  rows: Int32Array,
+  cols: Int32Array,
+  m: number,
+  nUsers: number,
+  nItems: number,
+  nNodes: number,
+): BipartiteGraph {
+  for (let e = 0; e < m; e++) {
+    rows[m + e] = cols[e];
+    cols[m + e] = rows[e];
+  }
+  const a = buildCsr(nNodes, nNodes, rows, cols, null, "one");
+  const degrees = new Int32Array(nNodes);
+  for (let v = 0; v < nNodes; v++) degrees[v] = a.offsets[v + 1] - a.offsets[v];
   const values = symmetricNormalizedValues(a.offsets, a.indices, degrees);
-  return { ...a, values, nUsers, nItems, nNodes: N, degrees };
+  return { ...a, values, nUsers, nItems, nNodes, degrees };
 }
 
 /** Â_uv = 1/√(d_u d_v) for every stored edge of a CSR (degrees d from the row lengths). Allocates. */

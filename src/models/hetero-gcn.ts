@@ -10,7 +10,7 @@
  */
 import { type GraphTrOptions, graphTr } from "../encoders/graphtr.ts";
 import { type MultiBiSageOptions, multiBiSage } from "../encoders/multibisage.ts";
-import { GCN_LOSS_OPTIONS, type GcnLossOptions, gcnLossParams, gcnRecipe } from "../train/gcn-recipe.ts";
+import { GCN_MODEL_OPTIONS, type GcnLossOptions, gcnLossParams, gcnRecipe } from "../train/gcn-recipe.ts";
 import { adam } from "../train/optimizers/adam.ts";
 import type { Recipe } from "../train/recipe.ts";
 import { EmbeddingModel, type EmbeddingModelOptions } from "./embedding-model.ts";
@@ -50,7 +50,7 @@ function split(
 ) {
   const enc: Record<string, unknown> = { ...defaults };
   const train: Record<string, unknown> = {};
-  const loss = new Set<string>([...GCN_LOSS_OPTIONS, "lr", "l2", "initScale"]);
+  const loss = new Set<string>(GCN_MODEL_OPTIONS);
   for (const [k, v] of Object.entries(o)) {
     if ((ENCODER_KEYS as readonly string[]).includes(k)) {
       if (v !== undefined) enc[k] = v;

@@ -16,7 +16,7 @@ import { createModel } from "../registry.ts";
 import { sgd } from "../train/optimizers/sgd.ts";
 import { trainTwoTower } from "../train/two-tower.ts";
 import type { Dataset } from "../types.ts";
-import { TwoTower, twoTowerRecipe } from "./two-tower.ts";
+import { TwoTower, type TwoTowerOptions, twoTowerRecipe } from "./two-tower.ts";
 
 const data = synthesize({ seed: 3, nUsers: 60, nItems: 40 });
 
@@ -345,18 +345,21 @@ function clustered(): Dataset {
   };
 }
 
+/** The u2u options both u2u tests train with (library class and registry). */
+const U2U_OPTIONS: TwoTowerOptions = {
+  scenario: "u2u",
+  epochs: 30,
+  batchSize: 16,
+  dim: 8,
+  embDim: 8,
+  layers: [16],
+  lr: 0.01,
+  neighbors: 5,
+};
+
 test("two-tower u2u: similar users come from the planted cluster; U2U2I recommends the cluster's unseen items", async () => {
   const d = clustered();
-  const m = new TwoTower({
-    scenario: "u2u",
-    epochs: 30,
-    batchSize: 16,
-    dim: 8,
-    embDim: 8,
-    layers: [16],
-    lr: 0.01,
-    neighbors: 5,
-  });
+  const m = new TwoTower(U2U_OPTIONS);
   await m.fit(d);
   assert.equal(m.embeddings, undefined, "a u2u model has no item vectors for the factor fast path");
   let same = 0;
@@ -444,16 +447,7 @@ test("two-tower u2u: built by the registry, evaluated through recommend (no fact
     Array.from({ length: 10 }, (_, j) => (u % 4) * 10 + j).filter((i) => !s.has(i)),
   );
   const test = csr(held);
-  const m = createModel("two-tower", {
-    scenario: "u2u",
-    epochs: 30,
-    batchSize: 16,
-    dim: 8,
-    embDim: 8,
-    layers: [16],
-    lr: 0.01,
-    neighbors: 5,
-  }) as TwoTower;
+  const m = createModel("two-tower", { ...U2U_OPTIONS }) as TwoTower;
   await m.fit(d);
   const r = await evaluate(m, train, test, { ks: [2], workers: 0 });
   const top = m.recommend(

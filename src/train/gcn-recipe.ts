@@ -30,6 +30,9 @@ export interface GcnLossOptions {
 /** The option names of `GcnLossOptions` (model option lists, the registry). */
 export const GCN_LOSS_OPTIONS = ["loss", "temperature", "nGlobal", "inBatch", "logQ", "score"] as const;
 
+/** The loss options plus the optimiser and initialisation ones every GCN model takes. */
+export const GCN_MODEL_OPTIONS = [...GCN_LOSS_OPTIONS, "lr", "l2", "initScale"] as const;
+
 /** Resolved loss options, for manifests. */
 export function gcnLossParams(o: GcnLossOptions): Record<string, unknown> {
   const bpr = (o.loss ?? "softmax") === "bpr";
