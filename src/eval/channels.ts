@@ -33,6 +33,8 @@ export interface EvaluateChannelsOptions {
   readonly fit?: boolean;
   readonly onLog?: (msg: string) => void;
   readonly onProgress?: (label: string, done: number, total: number) => void;
+  /** Called with each channel's (then each merge's) report as soon as it is measured. */
+  readonly onReport?: (r: ChannelReport) => void;
 }
 
 /** Users that have at least one test interaction. */
@@ -96,13 +98,15 @@ export async function evaluateChannels(
       });
     }
     const t2 = performance.now();
-    reports.push({
+    const report: ChannelReport = {
       name,
       params: model.params(),
       users: r.users,
       metrics: r.metrics,
       seconds: { train: (t1 - t0) / 1000, eval: (t2 - t1) / 1000 },
-    });
+    };
+    reports.push(report);
+    opts.onReport?.(report);
     log(
       `${name}: recall@${ks[0]}=${r.metrics[`recall@${ks[0]}`]?.toFixed(4)} (${((t2 - t0) / 1000).toFixed(1)}s)`,
     );
@@ -117,7 +121,7 @@ export async function evaluateChannels(
         ...(opts.skipDuplicates === undefined ? {} : { skipDuplicates: opts.skipDuplicates }),
       });
       const r = evaluateTopK(m, users, train, test, { ks });
-      merged.push({
+      const report: ChannelReport = {
         name: `merge/${strategy}`,
         params: {
           strategy,
@@ -129,7 +133,9 @@ export async function evaluateChannels(
         users: r.users,
         metrics: r.metrics,
         seconds: { train: 0, eval: (performance.now() - t0) / 1000 },
-      });
+      };
+      merged.push(report);
+      opts.onReport?.(report);
     }
   }
   return { channels: reports, merged };

@@ -188,7 +188,11 @@ export class ChannelRecommender implements Recommender {
  */
 export async function evaluateFromConfig(
   config: RecallConfig,
-  opts: PipelineOptions & { onProgress?: (label: string, done: number, total: number) => void } = {},
+  opts: PipelineOptions & {
+    onProgress?: (label: string, done: number, total: number) => void;
+    /** Each channel's, then each merge's report, as soon as it is measured. */
+    onReport?: (r: ChannelReport, dataset: string) => void;
+  } = {},
 ): Promise<{ dataset: string; channels: ChannelReport[]; merged: ChannelReport[] }> {
   const ds = await datasetOf(config, opts);
   assert(ds.test !== null, () => `dataset "${ds.name}" has no test split to evaluate on`);
@@ -202,6 +206,7 @@ export async function evaluateFromConfig(
     fit: false,
     ...(opts.log === undefined ? {} : { onLog: opts.log }),
     ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
+    ...(opts.onReport === undefined ? {} : { onReport: (c: ChannelReport) => opts.onReport?.(c, ds.name) }),
   });
   const nU = ds.users.size;
   const nI = ds.items.size;
@@ -221,7 +226,7 @@ export async function evaluateFromConfig(
       ...(weights === undefined ? {} : { weights }),
     });
     const e = evaluateTopK(m, users, train, test, { ks });
-    merged.push({
+    const report: ChannelReport = {
       name: `merge/${strategy}`,
       params: {
         strategy,
@@ -234,7 +239,9 @@ export async function evaluateFromConfig(
       users: e.users,
       metrics: e.metrics,
       seconds: { train: 0, eval: (performance.now() - t0) / 1000 },
-    });
+    };
+    merged.push(report);
+    opts.onReport?.(report, ds.name);
     opts.log?.(
       `merge/${strategy}: recall@${ks[0]}=${e.metrics[`recall@${ks[0]}`]?.toFixed(4)} (quotas ${Object.values(quotas).join("/")})`,
     );

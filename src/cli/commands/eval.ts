@@ -51,15 +51,15 @@ export async function run(argv: string[]): Promise<void> {
   if (values.config !== undefined) {
     const json = values.json === true;
     const progress = new Map<string, Progress>();
-    const r = await evaluateFromConfig(await loadConfig(values.config), {
+    await evaluateFromConfig(await loadConfig(values.config), {
       log: (m) => process.stderr.write(`${m}\n`),
       onProgress: (label, done, total) => {
         const p = progress.get(label) ?? new Progress(`eval ${label}`, total, "users", json);
         progress.set(label, p);
         p.update(done);
       },
+      onReport: (c, dataset) => printReport(dataset, c, json),
     });
-    for (const c of [...r.channels, ...r.merged]) printReport(r.dataset, c, json);
     return;
   }
   const names = values.model === undefined ? [] : values.model.split(",").filter((s) => s.length > 0);
@@ -75,7 +75,7 @@ export async function run(argv: string[]): Promise<void> {
   const ds = await datasetFrom(values);
   const ks = parseKs(values.k, [20, 100]);
   const progress = new Map<string, Progress>();
-  const result = await evaluateChannels(ds, channels, {
+  await evaluateChannels(ds, channels, {
     ks,
     fit: artifacts.length === 0,
     ...(values["merge-k"] === undefined ? {} : { mergeK: Number(values["merge-k"]) }),
@@ -88,8 +88,9 @@ export async function run(argv: string[]): Promise<void> {
       progress.set(label, p);
       p.update(done);
     },
+    // each report as soon as it is measured: a long multi-model run shows its first results early
+    onReport: (r) => printReport(ds.name, r, values.json === true),
   });
-  for (const r of [...result.channels, ...result.merged]) printReport(ds.name, r, values.json === true);
 }
 
 export function printReport(dataset: string, r: ChannelReport, json: boolean): void {
