@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { IdMap } from "../data/id-map.ts";
 import { interactions } from "../data/interactions.ts";
+import { userItemCsr } from "../data/matrix.ts";
+import { splitRandom, withSplit } from "../data/split.ts";
 import { synthesize } from "../data/synthetic.ts";
 import type { Encoder, EncoderContext } from "../encoders/types.ts";
 import { evaluate } from "../eval/evaluate.ts";
@@ -495,4 +497,44 @@ test("two-tower loop: only item targets are handed to the query tower for histor
   );
   // u2u targets are history halves 2u + 1, not items: nothing may be removed by id
   assert.deepEqual(await run(positives.userSplit()), []);
+});
+
+test("two-tower: loss ccl (SimpleX's cosine contrastive loss) trains the towers; a bad loss name is refused", async () => {
+  assert.equal(
+    twoTowerRecipe({ loss: "ccl" }).loss.name,
+    "ccl(0.9,150)[accidentalHits]",
+  );
+  assert.throws(
+    () => twoTowerRecipe({ loss: "hinge" as "ccl" }),
+    /two-tower: loss must be "softmax" or "ccl"/,
+  );
+  const log = synthesize({ seed: 5, nUsers: 300, nItems: 120 });
+  const split = withSplit(log, splitRandom(log.train, { seed: 2 }));
+  const recallOf = async (epochs: number) => {
+    const m = new TwoTower({
+      loss: "ccl",
+      negatives: "mixed",
+      nGlobal: 64,
+      epochs,
+      batchSize: 64,
+      dim: 16,
+      embDim: 16,
+      layers: [],
+      lr: 0.01,
+      seed: 1,
+    });
+    await m.fit(split);
+    const nU = split.users.size;
+    const nI = split.items.size;
+    const r = await evaluate(
+      m,
+      userItemCsr(split.train, nU, nI),
+      userItemCsr(split.test as typeof split.train, nU, nI),
+      { ks: [10] },
+    );
+    return r.metrics["recall@10"];
+  };
+  const before = await recallOf(1);
+  const after = await recallOf(8);
+  assert.ok(after > before + 0.02, `recall@10 after 8 epochs ${after} vs 1 epoch ${before}`);
 });

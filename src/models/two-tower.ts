@@ -67,6 +67,15 @@ export interface TwoTowerOptions extends TrainOptions {
   readonly userId?: boolean;
   /** Probability of zeroing the user-id block in training. Default 0. */
   readonly idDropout?: number;
+  /**
+   * "softmax" (default): sampled softmax with τ and −log Q (5-30). "ccl": SimpleX's cosine
+   * contrastive loss (1 − cos⁺) + w · mean max(0, cos⁻ − m) over the same negatives; it reads raw
+   * cosines, so τ and −log Q do not apply.
+   */
+  readonly loss?: "softmax" | "ccl";
+  /** CCL: margin m (default 0.9) and negative weight w (default 150), SimpleX's Gowalla setting. */
+  readonly margin?: number;
+  readonly negativeWeight?: number;
   /** τ. Default 0.1. */
   readonly temperature?: number;
   /** Subtract log Q. Default true. */
@@ -109,6 +118,9 @@ export const TWO_TOWER_MODEL_OPTIONS = [
   "maxHistory",
   "userId",
   "idDropout",
+  "loss",
+  "margin",
+  "negativeWeight",
   "temperature",
   "logQ",
   "estimator",
@@ -200,9 +212,21 @@ export function twoTowerRecipe(o: TwoTowerOptions, data?: Dataset): Recipe {
       inBatch: ib,
     });
   else sampler = negatives.inBatch(ib);
-  const ts = [losses.transforms.temperature(o.temperature ?? 0.1)];
-  if (o.logQ ?? true) ts.push(losses.transforms.logQ());
-  if (o.accidentalHits ?? true) ts.push(losses.transforms.accidentalHits());
+  const hits = o.accidentalHits ?? true ? [losses.transforms.accidentalHits()] : [];
+  assert(
+    o.loss === undefined || o.loss === "softmax" || o.loss === "ccl",
+    () => `two-tower: loss must be "softmax" or "ccl", got "${o.loss}"`,
+  );
+  const loss =
+    o.loss === "ccl"
+      ? losses.ccl({ margin: o.margin ?? 0.9, negativeWeight: o.negativeWeight ?? 150, transforms: hits })
+      : losses.softmax({
+          transforms: [
+            losses.transforms.temperature(o.temperature ?? 0.1),
+            ...(o.logQ ?? true ? [losses.transforms.logQ()] : []),
+            ...hits,
+          ],
+        });
   let pos: PositiveSource;
   if (sc === "u2i") pos = positives.userItem();
   else if (sc === "u2u") pos = positives.userSplit();
@@ -215,7 +239,7 @@ export function twoTowerRecipe(o: TwoTowerOptions, data?: Dataset): Recipe {
     negatives: sampler,
     query: tower(towerOptions(o, "query")),
     item: tower(towerOptions(o, "item")),
-    loss: losses.softmax({ transforms: ts }),
+    loss,
     score: o.score ?? "cosine",
   };
 }
