@@ -87,6 +87,13 @@ export {
   type Provenance,
 } from "./recall/merge.ts";
 export { Popular, type PopularOptions } from "./recall/popular.ts";
+export {
+  PopularityPrior,
+  type PriorSelection,
+  popularityBias,
+  selectPopularityPrior,
+  withItemBias,
+} from "./recall/popularity-prior.ts";
 export { UserCF, type UserCFOptions } from "./recall/user-cf.ts";
 export type { Embeddings, Recommender, RecommendOptions } from "./recommender.ts";
 export {

@@ -2,6 +2,7 @@
  * Model registry: the names the CLI, config files and artifacts use ("itemcf" → ItemCF). Each entry
  * creates a model from plain options and loads a saved artifact of its kind.
  */
+
 import { RecallkitError } from "./errors.ts";
 import { readArtifact } from "./io/artifact.ts";
 import { AirbnbEmbedding, type AirbnbOptions } from "./models/airbnb.ts";
@@ -26,6 +27,7 @@ import { ALS, type AlsOptions } from "./recall/als.ts";
 import { InvertedIndex, type InvertedIndexOptions } from "./recall/inverted-index.ts";
 import { ItemCF, type ItemCFOptions } from "./recall/item-cf.ts";
 import { Popular, type PopularOptions } from "./recall/popular.ts";
+import { checkPrior, POPULARITY_PRIOR_TYPE, PopularityPrior } from "./recall/popularity-prior.ts";
 import { UserCF, type UserCFOptions } from "./recall/user-cf.ts";
 import type { Recommender } from "./recommender.ts";
 import { GCN_MODEL_OPTIONS } from "./train/gcn-recipe.ts";
@@ -61,20 +63,26 @@ export function modelEntry(name: string): ModelEntry {
 /** Creates a model by name, rejecting options it does not know. */
 export function createModel(name: string, options: Record<string, unknown> = {}): Recommender {
   const e = modelEntry(name);
-  for (const k of Object.keys(options)) {
+  // `popularityPrior` (β) fits any embedding model: it wraps the model, not one of its options
+  const { popularityPrior, ...own } = options;
+  for (const k of Object.keys(own)) {
     if (!e.options.includes(k)) {
       throw new RecallkitError(
         "RK_ERR_INVALID_ARGUMENT",
-        `model "${name}" has no option "${k}"; its options are: ${e.options.join(", ") || "(none)"}`,
+        `model "${name}" has no option "${k}"; its options are: ${[...e.options, "popularityPrior"].join(", ")}`,
       );
     }
   }
-  return e.create(options);
+  const model = e.create(own);
+  if (popularityPrior === undefined) return model;
+  if (popularityPrior === "auto") return new PopularityPrior(model, "auto", () => e.create(own));
+  return new PopularityPrior(model, checkPrior(popularityPrior, `model "${name}"`));
 }
 
 /** Loads any saved model, dispatching on its manifest's type. */
 export async function loadModel(dir: string): Promise<Recommender> {
   const a = await readArtifact(dir);
+  if (a.manifest.type === POPULARITY_PRIOR_TYPE) return PopularityPrior.load(dir, loadModel);
   return modelEntry(a.manifest.type).load(dir);
 }
 

@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- mf [--quick] [--models bpr,softmax,ccl] [--ablation] [--ablation-epochs N] [--rows a,b]
  *                    [--epochs N] [--workers N] [--kernel js|wasm] [--kernel-only [--passes N]] [--data DIR]
- *                    [--options '<MfSoftmaxOptions json>'] [--eval-every N]`
+ *                    [--options '<MfSoftmaxOptions json>'] [--eval-every N] [--prior β|auto]`
  *
  * Matrix factorisation recipes on the Gowalla LightGCN split (full ranking, training items
  * masked): MF-BPR (fused Hogwild kernel: WASM SIMD by default, `--kernel js` for the JS one;
@@ -14,6 +14,9 @@
  * `--ablation` adds short runs that change one part at a time, for the softmax recipe (negatives
  * uniform / pop^0.75 / in-batch only / mixed, logQ on/off, τ, dot vs cosine, #global negatives)
  * and for the CCL recipe (negatives, logQ, dot, #negatives, margin, negative weight).
+ * `--prior β|auto` serves the softmax / CCL models with a popularity prior, score + β·log(1 + n_i)
+ * (`auto`: β chosen on a validation slice of the training data first; both figures, with and
+ * without the prior, are reported from the one final model).
  * `--quick` shortens every run. Figures on a shared 2-core machine vary by 10–50% between
  * identical runs; the load average is printed with each result.
  */
@@ -26,9 +29,10 @@ import * as losses from "../../src/losses/index.ts";
 import { AliasTable } from "../../src/math/alias.ts";
 import type { Csr } from "../../src/math/csr.ts";
 import { Rng } from "../../src/math/rng.ts";
-import type { EmbeddingModel } from "../../src/models/embedding-model.ts";
+import { EmbeddingModel } from "../../src/models/embedding-model.ts";
 import { MfBpr } from "../../src/models/mf-bpr.ts";
 import { MfSoftmax, type MfSoftmaxOptions, mfSoftmaxDefaults } from "../../src/models/mf-softmax.ts";
+import { PopularityPrior, selectPopularityPrior } from "../../src/recall/popularity-prior.ts";
 import { bprTables, createBprLayout, WasmBprKernel } from "../../src/train/bpr-wasm.ts";
 import { pairwiseSgdBlocks, pairwiseSgdRange } from "../../src/train/fused-pairwise.ts";
 import { type HogwildKernel, hogwildKernel } from "../../src/train/hogwild.ts";
@@ -67,7 +71,7 @@ async function report(
   ctx: BenchContext,
   s: Split,
   model: string,
-  m: EmbeddingModel,
+  m: EmbeddingModel | PopularityPrior,
   trainSeconds: number,
   perSec: number,
   extra: Record<string, unknown>,
@@ -92,10 +96,14 @@ async function report(
     peakRssMB: peakRssMB(),
     extra: {
       updatesPerSec: Math.round(perSec),
-      path: m.report?.path,
-      workers: m.report?.workers,
-      epochs: m.report?.history.length,
-      bestEpoch: m.report?.bestEpoch,
+      ...(m instanceof EmbeddingModel
+        ? {
+            path: m.report?.path,
+            workers: m.report?.workers,
+            epochs: m.report?.history.length,
+            bestEpoch: m.report?.bestEpoch,
+          }
+        : {}),
       ...extra,
     },
   });
@@ -234,14 +242,28 @@ async function runSoftmax(
   name: string,
   o: MfSoftmaxOptions,
   evalEvery: number,
+  prior: number | "auto" | null,
 ): Promise<void> {
   let pairs = 0;
   let seconds = 0;
+  // `--prior auto`: β chosen first on a validation slice of the training data (one fit on 90%
+  // of it, the test split unread), its CPU time reported apart from the final model's
+  let beta = prior;
+  let selection: Record<string, unknown> = {};
+  if (prior === "auto") {
+    const c0 = cpuSeconds();
+    const sel = await selectPopularityPrior(() => new MfSoftmax(o), s.data);
+    beta = sel.beta;
+    selection = { priorSelectionCpuSeconds: Math.round(cpuSeconds() - c0), priorSelection: sel.table };
+    ctx.log(
+      `${name}: popularity prior β = ${sel.beta} chosen on validation (${sel.table.map((r) => `${r.beta}: ${r.recall.toFixed(4)}`).join(", ")})`,
+    );
+  }
   // CPU seconds of training alone (evaluation excluded): on a shared machine, closer than wall
   // time to what a quiet machine would take for this single-threaded path.
   let cpuTrain = 0;
   let mark = cpuSeconds();
-  const m = new MfSoftmax({
+  const inner = new MfSoftmax({
     ...o,
     onEpoch: async (e) => {
       cpuTrain += cpuSeconds() - mark;
@@ -259,12 +281,34 @@ async function runSoftmax(
       }
     },
   });
+  const m = typeof beta === "number" ? new PopularityPrior(inner, beta) : inner;
   await m.fit(s.data);
-  await report(ctx, s, name, m, seconds, pairs / Math.max(seconds, 1e-9), {
-    wallWithEvalSeconds: m.report?.seconds,
-    trainCpuSeconds: Math.round(cpuTrain),
-    loadAverage: loadAverage(),
-  });
+  let withoutPrior: Record<string, unknown> = {};
+  if (m instanceof PopularityPrior) {
+    const r = await evaluateEmbeddings(inner.embeddings(), s.train, s.test, { ks: [20] });
+    withoutPrior = {
+      withoutPrior: {
+        "recall@20": r.metrics["recall@20"],
+        "ndcg@20": r.metrics["ndcg@20"],
+        "coverage@20": r.metrics["coverage@20"],
+      },
+    };
+  }
+  await report(
+    ctx,
+    s,
+    m instanceof PopularityPrior ? `${name}+prior` : name,
+    m,
+    seconds,
+    pairs / Math.max(seconds, 1e-9),
+    {
+      wallWithEvalSeconds: inner.report?.seconds,
+      trainCpuSeconds: Math.round(cpuTrain),
+      loadAverage: loadAverage(),
+      ...withoutPrior,
+      ...selection,
+    },
+  );
 }
 
 export async function run(ctx: BenchContext): Promise<void> {
@@ -284,6 +328,11 @@ export async function run(ctx: BenchContext): Promise<void> {
   // Validation is on the test split (the split has no other), and the best validated epoch is
   // the one kept — `--eval-every` = the epoch count evaluates (and keeps) the last epoch only.
   const evalEvery = Number(arg(ctx.args, "eval-every", quick ? "1" : "2"));
+  // `--prior β|auto`: serve the softmax / CCL models with a popularity prior (recall/popularity-prior.ts)
+  const priorArg = arg(ctx.args, "prior", "");
+  const prior = priorArg === "" ? null : priorArg === "auto" ? "auto" : Number(priorArg);
+  if (typeof prior === "number" && !(prior >= 0))
+    throw new Error(`--prior must be a number ≥ 0 or auto, got ${priorArg}`);
   const data = await loadLightGcn(dir, { name: "gowalla" });
   if (data.test === null) throw new Error(`${dir}: no test.txt`);
   const nU = data.users.size;
@@ -304,13 +353,20 @@ export async function run(ctx: BenchContext): Promise<void> {
   if (models.includes("softmax")) {
     // the default recipe (softmax, mixed negatives), validated every 2 epochs
     const epochs = epochsArg !== "" ? Number(epochsArg) : quick ? 1 : 14;
-    await runSoftmax(ctx, s, "mf-softmax", { epochs, patience: 2, ...options }, evalEvery);
+    await runSoftmax(ctx, s, "mf-softmax", { epochs, patience: 2, ...options }, evalEvery, prior);
   }
   if (models.includes("ccl")) {
     // the CCL preset (`loss: "ccl"` and its defaults), validated every 2 epochs
     const epochs =
       epochsArg !== "" ? Number(epochsArg) : quick ? 1 : mfSoftmaxDefaults({ loss: "ccl" }).epochs;
-    await runSoftmax(ctx, s, "mf-softmax(ccl)", { loss: "ccl", epochs, patience: 2, ...options }, evalEvery);
+    await runSoftmax(
+      ctx,
+      s,
+      "mf-softmax(ccl)",
+      { loss: "ccl", epochs, patience: 2, ...options },
+      evalEvery,
+      prior,
+    );
   }
   if (ctx.args.includes("--ablation")) {
     // one change at a time from a base, each trained `--ablation-epochs` epochs (default 3) and
@@ -348,7 +404,7 @@ export async function run(ctx: BenchContext): Promise<void> {
     ];
     for (const [name, o] of rows) {
       if (only.length > 0 && !only.some((x) => name.includes(x))) continue;
-      await runSoftmax(ctx, s, `mf-softmax/${name}`, { epochs, ...o }, epochs);
+      await runSoftmax(ctx, s, `mf-softmax/${name}`, { epochs, ...o }, epochs, null);
     }
   }
 }

@@ -28,6 +28,8 @@ export async function writeArtifact(
   dir: string,
   head: { type: string; params: Record<string, unknown>; meta?: Record<string, unknown> },
   payloads: Record<string, Payload>,
+  /** Writes more into the temp directory before the rename (a wrapped model's own artifact). */
+  inside?: (tmp: string) => Promise<void>,
 ): Promise<void> {
   const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
   await rm(tmp, { recursive: true, force: true });
@@ -52,6 +54,7 @@ export async function writeArtifact(
       meta: head.meta ?? {},
       files,
     };
+    if (inside !== undefined) await inside(tmp);
     await writeFile(join(tmp, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
     const old = `${tmp}.old`;
     let hadOld = false;

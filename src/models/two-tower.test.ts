@@ -500,10 +500,7 @@ test("two-tower loop: only item targets are handed to the query tower for histor
 });
 
 test("two-tower: loss ccl (SimpleX's cosine contrastive loss) trains the towers; a bad loss name is refused", async () => {
-  assert.equal(
-    twoTowerRecipe({ loss: "ccl" }).loss.name,
-    "ccl(0.9,150)[accidentalHits]",
-  );
+  assert.equal(twoTowerRecipe({ loss: "ccl" }).loss.name, "ccl(0.9,150)[accidentalHits]");
   assert.throws(
     () => twoTowerRecipe({ loss: "hinge" as "ccl" }),
     /two-tower: loss must be "softmax" or "ccl"/,

@@ -212,7 +212,7 @@ export function twoTowerRecipe(o: TwoTowerOptions, data?: Dataset): Recipe {
       inBatch: ib,
     });
   else sampler = negatives.inBatch(ib);
-  const hits = o.accidentalHits ?? true ? [losses.transforms.accidentalHits()] : [];
+  const hits = (o.accidentalHits ?? true) ? [losses.transforms.accidentalHits()] : [];
   assert(
     o.loss === undefined || o.loss === "softmax" || o.loss === "ccl",
     () => `two-tower: loss must be "softmax" or "ccl", got "${o.loss}"`,
@@ -223,7 +223,7 @@ export function twoTowerRecipe(o: TwoTowerOptions, data?: Dataset): Recipe {
       : losses.softmax({
           transforms: [
             losses.transforms.temperature(o.temperature ?? 0.1),
-            ...(o.logQ ?? true ? [losses.transforms.logQ()] : []),
+            ...((o.logQ ?? true) ? [losses.transforms.logQ()] : []),
             ...hits,
           ],
         });

@@ -150,6 +150,13 @@ test("config errors name the field and stop startup", () => {
       /channels\."u2i\/p"\.index: index spec "IVF"/,
     ],
     [{ ...base, filters: { rules: [{ field: "city" }] } }, /filters\.rules\[0\]: a rule needs exactly one/],
+    [
+      {
+        models: { mf: { type: "mf-softmax", params: { popularityPrior: 0.01 } } },
+        channels: { "u2i/mf": { model: "mf", retrieval: "ann", metric: "cosine" } },
+      },
+      /channels\."u2i\/mf"\.metric: model "mf" has popularityPrior 0\.01: .*use metric "ip"/,
+    ],
     [{ ...base, extra: 1 }, /\(root\): Unrecognized key: "extra"/],
   ];
   for (const [cfg, re] of bad)

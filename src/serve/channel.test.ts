@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { tinyDataset } from "../../test/fixtures/tiny-dataset.ts";
 import { FmRecall } from "../models/fm.ts";
+import { MfSoftmax } from "../models/mf-softmax.ts";
+import { PopularityPrior } from "../recall/popularity-prior.ts";
 import { annChannel, type ChannelQuery } from "./channel.ts";
 
 // Even users (g = A) take even items, odd users (g = B) odd items: a user's group is all FM needs.
@@ -54,5 +56,42 @@ test("ANN channel: a user unseen in training is served from her attributes by a 
   assert.deepEqual(
     Array.from(fromItems.ids),
     Array.from(fm.recommendFromItems(Int32Array.of(1, 3), 4).row(0).ids),
+  );
+});
+
+test("ANN channel over a popularity-prior model: the same lists as the model, prior in I2I too; metric must be ip", async () => {
+  const m = await new PopularityPrior(
+    new MfSoftmax({ dim: 8, epochs: 3, batchSize: 16, nGlobal: 8, seed: 2 }),
+    0.3,
+  ).fit(data);
+  const opts = { name: "u2i/mf", quota: 4, timeoutMs: 1000, when: "always" as const, seeds: 2, spec: "Flat" };
+  const u2i = annChannel(m, { ...opts, source: "user", metric: "ip" });
+  const hits = u2i.run({ ...query({}), user: 5 });
+  assert.ok(hits !== null && !(hits instanceof Promise));
+  assert.deepEqual(Array.from(hits.ids), Array.from(m.recommend(Int32Array.of(5), 4).row(0).ids));
+  // a cold user from recent items: the model's own fold-in (mean · 1)
+  const cold = u2i.run(query({}, [1, 3]));
+  assert.ok(cold !== null && !(cold instanceof Promise));
+  assert.deepEqual(Array.from(cold.ids), Array.from(m.recommendFromItems(Int32Array.of(1, 3), 4).row(0).ids));
+  // I2I from one recent item: neighbours scored v_seed·v_i + bias_i
+  const i2i = annChannel(m, { ...opts, name: "i2i/mf", source: "recent", metric: "ip", seeds: 1 });
+  const near = i2i.run(query({}, [2]));
+  assert.ok(near !== null && !(near instanceof Promise));
+  const e = m.embeddings();
+  const d = e.dim;
+  const want = Array.from({ length: nItems }, (_, i) => i)
+    .filter((i) => i !== 2)
+    .map((i) => {
+      let s = e.items[i * d + d - 1];
+      for (let j = 0; j < d - 1; j++) s += e.items[2 * d + j] * e.items[i * d + j];
+      return [i, s] as const;
+    })
+    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    .slice(0, 4)
+    .map((x) => x[0]);
+  assert.deepEqual(Array.from(near.ids), want);
+  assert.throws(
+    () => annChannel(m, { ...opts, source: "user", metric: "cosine" }),
+    /popularity prior .* use metric "ip"/,
   );
 });

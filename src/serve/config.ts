@@ -225,6 +225,13 @@ export const ConfigSchema = z
           path: ["channels", name, "precompute"],
           message: 'precompute needs source "user" and retrieval "model"',
         });
+      const prior = typeof ch.model === "string" ? c.models[ch.model]?.params.popularityPrior : undefined;
+      if (ch.retrieval === "ann" && prior !== undefined && ch.metric !== "ip")
+        ctx.addIssue({
+          code: "custom",
+          path: ["channels", name, "metric"],
+          message: `model "${ch.model}" has popularityPrior ${String(prior)}: its score is an inner product over the augmented vectors; use metric "ip"`,
+        });
       if (typeof ch.model === "string" && !(ch.model in c.models))
         ctx.addIssue({
           code: "custom",
