@@ -390,7 +390,7 @@ export async function run(ctx: BenchContext): Promise<void> {
       ["softmax/score=dot(tau=1)", { ...sm, score: "dot", temperature: 1 }],
       ["softmax/nGlobal=1024", { ...sm, nGlobal: 1024 }],
       ["softmax/nGlobal=4096", { ...sm, nGlobal: 4096 }],
-      // CCL family; base: the default (1024 shared uniform negatives, cosine, m 0.5, w 50)
+      // CCL family; base: the default (1024 shared uniform negatives, cosine, m 0.9, w 150)
       ["ccl [base]", cc],
       ["ccl/negatives=pop^0.75", { ...cc, globalPower: 0.75 }],
       ["ccl/negatives=mixed(in-batch+uniform)", { ...cc, inBatch: true }],

@@ -26,9 +26,9 @@ export interface MfSoftmaxOptions extends Omit<EmbeddingModelOptions, "kind"> {
   readonly dim?: number;
   /** Softmax: τ of s/τ. Default 0.1. */
   readonly temperature?: number;
-  /** CCL: margin m. Default 0.5. */
+  /** CCL: margin m. Default 0.9 (SimpleX's Gowalla setting). */
   readonly margin?: number;
-  /** CCL: negative weight w. Default 50. */
+  /** CCL: negative weight w. Default 150. */
   readonly negativeWeight?: number;
   /** Shared global negatives per batch (|B'|). 0 = pure in-batch. Default 1024 (ccl), 256 (softmax). */
   readonly nGlobal?: number;
@@ -61,8 +61,8 @@ export function mfSoftmaxDefaults(o: MfSoftmaxOptions = {}): Resolved {
     loss: ccl ? "ccl" : "softmax",
     dim: o.dim ?? 64,
     temperature: o.temperature ?? 0.1,
-    margin: o.margin ?? 0.5,
-    negativeWeight: o.negativeWeight ?? 50,
+    margin: o.margin ?? 0.9,
+    negativeWeight: o.negativeWeight ?? 150,
     nGlobal: o.nGlobal ?? (ccl ? 1024 : 256),
     globalPower: o.globalPower ?? 0,
     inBatch: o.inBatch ?? !ccl,
@@ -71,9 +71,9 @@ export function mfSoftmaxDefaults(o: MfSoftmaxOptions = {}): Resolved {
     lr: o.lr ?? (ccl ? 0.01 : 0.005),
     l2: o.l2 ?? 0,
     initScale: o.initScale ?? 0.1,
-    epochs: o.epochs ?? (ccl ? 24 : 30),
+    epochs: o.epochs ?? 30,
     batchSize: o.batchSize ?? (ccl ? 512 : 256),
-    lrDecay: o.lrDecay ?? (ccl ? 0.92 : 1),
+    lrDecay: o.lrDecay ?? 1,
   };
 }
 
