@@ -15,7 +15,9 @@ import { PopularityPrior, popularityBias, selectPopularityPrior, withItemBias } 
 
 const log = synthesize({ seed: 4, nUsers: 150, nItems: 60 });
 const data = withSplit(log, splitRandom(log.train, { seed: 3 }));
-const small = () => new MfSoftmax({ dim: 8, epochs: 2, batchSize: 64, nGlobal: 16, seed: 1 });
+/** A small mf-softmax, as registry options. */
+const SMALL = { dim: 8, epochs: 1, batchSize: 64, nGlobal: 16 };
+const small = () => new MfSoftmax({ ...SMALL, epochs: 2, seed: 1 });
 
 test("popularityBias is β·log(1 + users per item); withItemBias scores u·v + bias", () => {
   // users 0..2, items 0..2: item 0 has 3 users, item 1 one, item 2 none
@@ -87,13 +89,7 @@ test("PopularityPrior: recommend ranks by inner score + β·log(1 + n), seen ite
 });
 
 test("PopularityPrior: registry option, save/load round-trip in one artifact, clear errors", async () => {
-  const m = createModel("mf-softmax", {
-    dim: 8,
-    epochs: 1,
-    batchSize: 64,
-    nGlobal: 16,
-    popularityPrior: 0.02,
-  });
+  const m = createModel("mf-softmax", { ...SMALL, popularityPrior: 0.02 });
   assert.ok(m instanceof PopularityPrior);
   await m.fit(data);
   assert.equal(m.params().popularityPrior, 0.02);
@@ -137,13 +133,7 @@ test("selectPopularityPrior picks β on a validation slice of the training data 
 });
 
 test('popularityPrior "auto" (registry): β chosen at fit on a validation slice, recorded with its table', async () => {
-  const m = createModel("mf-softmax", {
-    dim: 8,
-    epochs: 1,
-    batchSize: 64,
-    nGlobal: 16,
-    popularityPrior: "auto",
-  });
+  const m = createModel("mf-softmax", { ...SMALL, popularityPrior: "auto" });
   assert.ok(m instanceof PopularityPrior && Number.isNaN(m.beta));
   await m.fit(data);
   const p = m.params() as {
