@@ -9,9 +9,11 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, mock, test } from "node:test";
+import { userItemCsr } from "../data/matrix.ts";
 import { resolveDataset } from "../data/resolve.ts";
 import { HnswIndex } from "../index/hnsw.ts";
 import { mergeTopK } from "../recall/merge.ts";
+import { PopularityPrior } from "../recall/popularity-prior.ts";
 import type { Dataset } from "../types.ts";
 import type { RecallResponse } from "./api.ts";
 import { parseConfig, type RecallConfig, type RecallConfigInput } from "./config.ts";
@@ -208,4 +210,41 @@ describe("config pipeline: saved ANN indexes, eval as served", () => {
       /merge\.weights\."u2i\/nope": no channel "u2i\/nope"/,
     );
   });
+});
+
+test("recall.yaml: a model with popularityPrior trains, saves, and serves through an ip ANN channel as it ranks", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "rk-prior-pipeline-"));
+  try {
+    const ds = await resolveDataset("synthetic:seed=7,users=300,items=200");
+    const config = parseConfig({
+      artifacts: dir,
+      models: {
+        mf: { type: "mf-softmax", params: { dim: 16, epochs: 2, nGlobal: 32, popularityPrior: 0.02 } },
+      },
+      channels: {
+        "u2i/mf": { model: "mf", retrieval: "ann", index: "Flat", metric: "ip", k: 10, timeoutMs: 10_000 },
+      },
+      server: { logLevel: "silent" },
+    });
+    await trainFromConfig(config, { dataset: ds });
+    const svc = await createService(config, { defaultMetrics: false });
+    try {
+      const model = svc.service.state.models.get("mf");
+      assert.ok(model instanceof PopularityPrior && model.beta === 0.02);
+      const r = await svc.app.inject({ method: "POST", url: "/v1/recall", payload: { user: "u3", k: 10 } });
+      assert.equal(r.statusCode, 200, r.body);
+      const served = (r.json() as RecallResponse).items.map((i) => i.item);
+      const u = ds.users.indexOf("u3");
+      const seen = userItemCsr(ds.train, ds.users.size, ds.items.size);
+      const want = model.recommend(Int32Array.of(u), 10, { exclude: seen }).row(0);
+      assert.deepEqual(
+        served,
+        Array.from(want.ids, (i) => ds.items.id(i)),
+      );
+    } finally {
+      await svc.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
