@@ -1,7 +1,9 @@
 /**
  * `npm run bench -- gcn [--models lightgcn,lightgcn-bpr,pinsage,graphsage] [--epochs N] [--batch N]
  *  [--layers K] [--nglobal N] [--inbatch 0|1] [--lr X] [--tau X] [--topt T] [--eval-every N] [--spmm]
- *  [--data DIR]`
+ *  [--prior β|auto] [--data DIR]`
+ *  (`--prior`: the final model is also scored with a popularity prior, β given or chosen first on a
+ *  validation slice of the training data; see recall/popularity-prior.ts)
  * `npm run bench -- gcn --inductive [--epochs N] [--seed S] [--withhold 0.1] [--test-users 0.2]
  *  [--id-dropout 0.5]`
  * PinSage at scale: `--throughput [--sample-batch 512] [--sampler-workers 1,2]` (walks, full-graph
@@ -39,6 +41,7 @@ import { Rng } from "../../src/math/rng.ts";
 import type { EmbeddingModel } from "../../src/models/embedding-model.ts";
 import { LightGcn, type LightGcnModelOptions } from "../../src/models/lightgcn.ts";
 import { GraphSage, PinSage, type PinSageModelOptions } from "../../src/models/pinsage.ts";
+import { popularityBias, selectPopularityPrior, withItemBias } from "../../src/recall/popularity-prior.ts";
 import { adam } from "../../src/train/optimizers/adam.ts";
 import { createProducer } from "../../src/train/subgraph-sampler.ts";
 import type { Dataset, Interactions } from "../../src/types.ts";
@@ -165,6 +168,10 @@ export async function run(ctx: BenchContext): Promise<void> {
     .split(",")
     .filter((m) => m !== "");
   const evalEvery = Number(arg(ctx.args, "eval-every", "1"));
+  const priorArg = arg(ctx.args, "prior", "");
+  const prior = priorArg === "" ? null : priorArg === "auto" ? "auto" : Number(priorArg);
+  if (typeof prior === "number" && !(prior >= 0))
+    throw new Error(`--prior must be a number ≥ 0 or auto, got ${priorArg}`);
   for (const name of models) {
     const bpr = name.endsWith("-bpr");
     const conv = name.startsWith("pinsage") || name.startsWith("graphsage");
@@ -189,6 +196,22 @@ export async function run(ctx: BenchContext): Promise<void> {
     let seconds = 0;
     let best = { epoch: 0, recall: 0, ndcg: 0 };
     const Model = name.startsWith("pinsage") ? PinSage : name.startsWith("graphsage") ? GraphSage : LightGcn;
+    // `--prior β|auto`: also score the final model with a popularity prior (recall/popularity-prior.ts);
+    // auto: β chosen first on a validation slice of the training data by a model of the same options
+    let beta = prior;
+    let selection: Record<string, unknown> = {};
+    if (prior === "auto") {
+      const t0 = performance.now();
+      const sel = await selectPopularityPrior(() => new Model(o), data);
+      beta = sel.beta;
+      selection = {
+        priorSelectionSeconds: Math.round((performance.now() - t0) / 1000),
+        priorSelection: sel.table,
+      };
+      ctx.log(
+        `${name}: popularity prior β = ${sel.beta} chosen on validation (${sel.table.map((x) => `${x.beta}: ${x.recall.toFixed(4)}`).join(", ")})`,
+      );
+    }
     const m: EmbeddingModel = new Model({
       ...o,
       progressEverySec: 30,
@@ -224,6 +247,27 @@ export async function run(ctx: BenchContext): Promise<void> {
     }
     const t0 = performance.now();
     const r = await evaluateEmbeddings(m.embeddings(), train, test, { ks: [20, 100] });
+    let withPrior: Record<string, unknown> = {};
+    if (typeof beta === "number") {
+      const p = await evaluateEmbeddings(
+        withItemBias(m.embeddings(), popularityBias(train, beta)),
+        train,
+        test,
+        {
+          ks: [20, 100],
+        },
+      );
+      withPrior = {
+        popularityPrior: beta,
+        withPrior: {
+          "recall@20": p.metrics["recall@20"],
+          "ndcg@20": p.metrics["ndcg@20"],
+          "recall@100": p.metrics["recall@100"],
+          "coverage@20": p.metrics["coverage@20"],
+        },
+        ...selection,
+      };
+    }
     ctx.emit({
       suite: "gcn",
       dataset: "gowalla",
@@ -233,6 +277,7 @@ export async function run(ctx: BenchContext): Promise<void> {
         "recall@20": r.metrics["recall@20"],
         "ndcg@20": r.metrics["ndcg@20"],
         "recall@100": r.metrics["recall@100"],
+        "coverage@20": r.metrics["coverage@20"],
       },
       seconds: { train: seconds, eval: (performance.now() - t0) / 1000, ...(conv ? { inference } : {}) },
       peakRssMB: peakRssMB(),
@@ -241,6 +286,7 @@ export async function run(ctx: BenchContext): Promise<void> {
         epochs: m.report?.history.length,
         bestEpoch: m.report?.bestEpoch,
         loadavg: load(),
+        ...withPrior,
       },
     });
   }

@@ -222,6 +222,11 @@ export class PopularityPrior implements Recommender {
   }
 }
 
+/** β candidates of `selectPopularityPrior` (cosine scores: a step of 0.01 is 1% of their range). */
+export const DEFAULT_PRIOR_GRID: readonly number[] = [
+  0, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.08,
+];
+
 export interface PriorSelection {
   readonly beta: number;
   /** Validation Recall@k for every β of the grid. */
@@ -239,7 +244,7 @@ export async function selectPopularityPrior(
   data: Dataset,
   opts: { grid?: readonly number[]; ratio?: number; seed?: number; k?: number } = {},
 ): Promise<PriorSelection> {
-  const grid = opts.grid ?? [0, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02];
+  const grid = opts.grid ?? DEFAULT_PRIOR_GRID;
   for (const b of grid) checkPrior(b, "selectPopularityPrior: grid");
   const k = opts.k ?? 20;
   const val = withSplit(data, splitRandom(data.train, { ratio: opts.ratio ?? 0.9, seed: opts.seed ?? 7 }));
