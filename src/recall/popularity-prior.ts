@@ -66,6 +66,14 @@ export function withItemBias(e: Embeddings, bias: Float32Array): Embeddings {
 
 type WithFoldIn = Recommender & { foldInUser(items: Int32Array): Float32Array };
 
+/** A query of the inner model as a query of the augmented vectors: v · 1. */
+function withOne(v: Float32Array): Float32Array {
+  const q = new Float32Array(v.length + 1);
+  q.set(v);
+  q[v.length] = 1;
+  return q;
+}
+
 /**
  * Wraps an embedding model; every user-facing score gets the prior. β "auto" is chosen at `fit`
  * by `selectPopularityPrior` on a model from `make` (one extra fit on 90% of the data).
@@ -74,6 +82,8 @@ export class PopularityPrior implements Recommender {
   readonly kind: string;
   /** The validation table behind an "auto" β (null when β was given). */
   selection: PriorSelection | null = null;
+  /** Present when the inner model has it (FM, two-tower): its cold-start query · 1. */
+  readonly userVectorFromFeatures?: NonNullable<Recommender["userVectorFromFeatures"]>;
   private b: number;
   private bias: Float32Array | null = null;
   private aug: Embeddings | null = null;
@@ -94,6 +104,12 @@ export class PopularityPrior implements Recommender {
     );
     this.b = beta === "auto" ? Number.NaN : checkPrior(beta, inner.kind);
     this.kind = inner.kind;
+    const cold = inner.userVectorFromFeatures;
+    if (cold !== undefined)
+      this.userVectorFromFeatures = (attributes, recent) => {
+        const v = cold.call(inner, attributes, recent);
+        return v === null ? null : withOne(v);
+      };
   }
 
   /** β (NaN while an "auto" β is not chosen yet). */
@@ -164,12 +180,10 @@ export class PopularityPrior implements Recommender {
     const e = this.embeddings();
     const d = e.dim - 1;
     const inner = this.inner as Partial<WithFoldIn>;
+    if (typeof inner.foldInUser === "function") return withOne(inner.foldInUser(recent));
     const q = new Float32Array(d + 1);
-    if (typeof inner.foldInUser === "function") q.set(inner.foldInUser(recent));
-    else if (recent.length > 0) {
-      const items = this.innerEmbeddings().items;
-      for (const it of recent) for (let j = 0; j < d; j++) q[j] += items[it * d + j] / recent.length;
-    }
+    const items = this.innerEmbeddings().items;
+    for (const it of recent) for (let j = 0; j < d; j++) q[j] += items[it * d + j] / recent.length;
     q[d] = 1;
     return q;
   }

@@ -95,3 +95,33 @@ test("ANN channel over a popularity-prior model: the same lists as the model, pr
     /popularity prior .* use metric "ip"/,
   );
 });
+
+test("ANN channel over a popularity-prior FM: a cold user's attributes give the FM query · 1, scored with the prior", async () => {
+  const fm = new FmRecall({ dim: 8, epochs: 30, userFields: ["id", "g"], itemFields: ["id"] });
+  const m = await new PopularityPrior(fm, 0.5).fit(data);
+  const ch = annChannel(m, {
+    name: "u2i/fm",
+    source: "user",
+    quota: 4,
+    timeoutMs: 1000,
+    when: "always",
+    seeds: 5,
+    spec: "Flat",
+    metric: "ip",
+  });
+  const hits = ch.run(query({ g: ["A"] }));
+  assert.ok(hits !== null && !(hits instanceof Promise));
+  const q = fm.userVectorFromFeatures({ g: ["A"] }, new Int32Array(0));
+  assert.ok(q !== null);
+  const e = m.embeddings();
+  const d = e.dim;
+  const want = Array.from({ length: nItems }, (_, i) => {
+    let s = e.items[i * d + d - 1];
+    for (let j = 0; j < d - 1; j++) s += q[j] * e.items[i * d + j];
+    return [i, s] as const;
+  })
+    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    .slice(0, 4)
+    .map((x) => x[0]);
+  assert.deepEqual(Array.from(hits.ids), want);
+});
