@@ -175,10 +175,15 @@ export class PopularityPrior implements Recommender {
     );
   }
 
-  /** A new user's query from her recent items: the inner model's fold-in (or their mean) · 1. */
+  /**
+   * A new user's query from her recent items, · 1: the inner model's own (its feature query, e.g.
+   * the two-tower's history tower, or its fold-in), else the mean of the items' vectors.
+   */
   foldInUser(recent: Int32Array): Float32Array {
     const e = this.embeddings();
     const d = e.dim - 1;
+    const own = this.userVectorFromFeatures?.({}, recent);
+    if (own !== undefined && own !== null) return own;
     const inner = this.inner as Partial<WithFoldIn>;
     if (typeof inner.foldInUser === "function") return withOne(inner.foldInUser(recent));
     const q = new Float32Array(d + 1);
