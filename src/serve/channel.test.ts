@@ -15,6 +15,18 @@ const data = tinyDataset({
   userAttrs: { g: Array.from({ length: nUsers }, (_, u) => [u % 2 === 0 ? "A" : "B"]) },
 });
 
+/** A U2I channel over an exact (Flat) inner-product index. */
+const U2I_FLAT = {
+  name: "u2i/fm",
+  source: "user" as const,
+  quota: 4,
+  timeoutMs: 1000,
+  when: "always" as const,
+  seeds: 5,
+  spec: "Flat",
+  metric: "ip" as const,
+};
+
 const query = (attributes: Record<string, string[]>, recent: number[] = []): ChannelQuery => ({
   user: -1,
   recent: Int32Array.from(recent),
@@ -27,16 +39,7 @@ test("ANN channel: a user unseen in training is served from her attributes by a 
   const fm = await new FmRecall({ dim: 8, epochs: 30, userFields: ["id", "g"], itemFields: ["id"] }).fit(
     data,
   );
-  const ch = annChannel(fm, {
-    name: "u2i/fm",
-    source: "user",
-    quota: 4,
-    timeoutMs: 1000,
-    when: "always",
-    seeds: 5,
-    spec: "Flat",
-    metric: "ip",
-  });
+  const ch = annChannel(fm, U2I_FLAT);
   for (const [g, parity] of [
     ["A", 0],
     ["B", 1],
@@ -99,16 +102,7 @@ test("ANN channel over a popularity-prior model: the same lists as the model, pr
 test("ANN channel over a popularity-prior FM: a cold user's attributes give the FM query · 1, scored with the prior", async () => {
   const fm = new FmRecall({ dim: 8, epochs: 30, userFields: ["id", "g"], itemFields: ["id"] });
   const m = await new PopularityPrior(fm, 0.5).fit(data);
-  const ch = annChannel(m, {
-    name: "u2i/fm",
-    source: "user",
-    quota: 4,
-    timeoutMs: 1000,
-    when: "always",
-    seeds: 5,
-    spec: "Flat",
-    metric: "ip",
-  });
+  const ch = annChannel(m, U2I_FLAT);
   const hits = ch.run(query({ g: ["A"] }));
   assert.ok(hits !== null && !(hits instanceof Promise));
   const q = fm.userVectorFromFeatures({ g: ["A"] }, new Int32Array(0));
