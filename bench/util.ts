@@ -42,3 +42,13 @@ export function runPeer(
     return { result: null, reason: `${script} printed no JSON line` };
   }
 }
+
+/** `--prior β|auto` (popularity prior, recall/popularity-prior.ts): null when absent. */
+export function priorArg(args: readonly string[]): number | "auto" | null {
+  const v = arg(args, "prior", "");
+  if (v === "") return null;
+  if (v === "auto") return "auto";
+  const b = Number(v);
+  if (!(b >= 0)) throw new Error(`--prior must be a number ≥ 0 or auto, got ${v}`);
+  return b;
+}

@@ -46,7 +46,7 @@ import { adam } from "../../src/train/optimizers/adam.ts";
 import { createProducer } from "../../src/train/subgraph-sampler.ts";
 import type { Dataset, Interactions } from "../../src/types.ts";
 import type { BenchContext } from "../types.ts";
-import { arg, peakRssMB } from "../util.ts";
+import { arg, peakRssMB, priorArg } from "../util.ts";
 
 const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 
@@ -168,10 +168,7 @@ export async function run(ctx: BenchContext): Promise<void> {
     .split(",")
     .filter((m) => m !== "");
   const evalEvery = Number(arg(ctx.args, "eval-every", "1"));
-  const priorArg = arg(ctx.args, "prior", "");
-  const prior = priorArg === "" ? null : priorArg === "auto" ? "auto" : Number(priorArg);
-  if (typeof prior === "number" && !(prior >= 0))
-    throw new Error(`--prior must be a number ≥ 0 or auto, got ${priorArg}`);
+  const prior = priorArg(ctx.args);
   for (const name of models) {
     const bpr = name.endsWith("-bpr");
     const conv = name.startsWith("pinsage") || name.startsWith("graphsage");

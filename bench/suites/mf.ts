@@ -40,7 +40,7 @@ import type { EpochInfo } from "../../src/train/recipe.ts";
 import type { Dataset } from "../../src/types.ts";
 import { defaultWorkers } from "../../src/workers.ts";
 import type { BenchContext } from "../types.ts";
-import { arg, peakRssMB } from "../util.ts";
+import { arg, peakRssMB, priorArg } from "../util.ts";
 
 function cpuSeconds(): number {
   const u = process.cpuUsage();
@@ -329,10 +329,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   // the one kept — `--eval-every` = the epoch count evaluates (and keeps) the last epoch only.
   const evalEvery = Number(arg(ctx.args, "eval-every", quick ? "1" : "2"));
   // `--prior β|auto`: serve the softmax / CCL models with a popularity prior (recall/popularity-prior.ts)
-  const priorArg = arg(ctx.args, "prior", "");
-  const prior = priorArg === "" ? null : priorArg === "auto" ? "auto" : Number(priorArg);
-  if (typeof prior === "number" && !(prior >= 0))
-    throw new Error(`--prior must be a number ≥ 0 or auto, got ${priorArg}`);
+  const prior = priorArg(ctx.args);
   const data = await loadLightGcn(dir, { name: "gowalla" });
   if (data.test === null) throw new Error(`${dir}: no test.txt`);
   const nU = data.users.size;

@@ -7,7 +7,7 @@
  */
 import { assert } from "../errors.ts";
 import { buildHeteroGraph, type HeteroGraph } from "../graph/hetero.ts";
-import type { LayerEdges, Subgraph } from "../graph/subgraph.ts";
+import { type LayerEdges, rowNormalizedWeights, type Subgraph } from "../graph/subgraph.ts";
 import type { Csr } from "../math/csr.ts";
 import type { Dataset } from "../types.ts";
 import type { GraphSideName } from "./graph-side.ts";
@@ -82,13 +82,7 @@ export function nodeTypeArray(g: HeteroGraph): Int32Array {
  * each node's layer-k state once. Allocates.
  */
 export function fullSubgraph(nb: Csr, N: number, K: number): Subgraph {
-  const weights = new Float32Array(nb.indices.length);
-  for (let v = 0; v < N; v++) {
-    let s = 0;
-    for (let e = nb.offsets[v]; e < nb.offsets[v + 1]; e++) s += nb.values === null ? 1 : nb.values[e];
-    for (let e = nb.offsets[v]; e < nb.offsets[v + 1]; e++)
-      weights[e] = s > 0 ? (nb.values === null ? 1 : nb.values[e]) / s : 0;
-  }
+  const weights = rowNormalizedWeights(nb, N);
   const all = Int32Array.from({ length: N }, (_, v) => v);
   const edges: LayerEdges = { offsets: nb.offsets, indices: nb.indices, weights };
   const empty: LayerEdges = {

@@ -26,6 +26,7 @@ import { type Importance, type ImportanceOptions, importanceNeighbors } from "..
 import {
   fixedNeighbors,
   type NeighborSampler,
+  rowNormalizedWeights,
   type Subgraph,
   SubgraphScratch,
   type SubgraphSource,
@@ -374,13 +375,7 @@ export class PinSageCore {
   }
 
   private inferOver(nb: Csr, N: number, H0: Float32Array): Float32Array {
-    const weights = new Float32Array(nb.indices.length);
-    for (let v = 0; v < N; v++) {
-      let s = 0;
-      for (let e = nb.offsets[v]; e < nb.offsets[v + 1]; e++) s += nb.values === null ? 1 : nb.values[e];
-      for (let e = nb.offsets[v]; e < nb.offsets[v + 1]; e++)
-        weights[e] = s > 0 ? (nb.values === null ? 1 : nb.values[e]) / s : 0;
-    }
+    const weights = rowNormalizedWeights(nb, N);
     const edges = { offsets: nb.offsets, indices: nb.indices, weights };
     const sizes = new Int32Array(this.layers + 1).fill(N);
     const cg: ConvGraph = { sizes, edges: [edges, ...Array.from({ length: this.layers }, () => edges)] };

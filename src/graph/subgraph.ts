@@ -89,6 +89,21 @@ export function uniformNeighbors(adj: Csr, m: number): NeighborSampler {
   };
 }
 
+/**
+ * Edge weights of rows 0..N of `nb` normalised to sum 1 per row (`values`, or 1 per edge when
+ * null): the aggregation weights of fixed neighbourhoods (importance counts, full-graph inference).
+ */
+export function rowNormalizedWeights(nb: Csr, N: number): Float32Array {
+  const weights = new Float32Array(nb.indices.length);
+  for (let v = 0; v < N; v++) {
+    let s = 0;
+    for (let e = nb.offsets[v]; e < nb.offsets[v + 1]; e++) s += nb.values === null ? 1 : nb.values[e];
+    for (let e = nb.offsets[v]; e < nb.offsets[v + 1]; e++)
+      weights[e] = s > 0 ? (nb.values === null ? 1 : nb.values[e]) / s : 0;
+  }
+  return weights;
+}
+
 export interface LayerEdges {
   /** Row u of S_k: edges [offsets[u], offsets[u+1]) into S_{k−1} local indices. */
   readonly offsets: Int32Array;
