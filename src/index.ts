@@ -32,6 +32,7 @@ export { transforms } from "./losses/index.ts";
 export { AliasTable } from "./math/alias.ts";
 export { axpy, dot, gemmNT, normalizeRows } from "./math/blas.ts";
 export { buildCsr, type Csr, columnCounts, transposeCsr } from "./math/csr.ts";
+export { type BlockOperator, type Eigenpairs, topEigenpairs } from "./math/eigen.ts";
 export { Rng } from "./math/rng.ts";
 export { TopK, TopKHeap } from "./math/topk.ts";
 export { AirbnbEmbedding, type AirbnbOptions } from "./models/airbnb.ts";
@@ -75,6 +76,7 @@ export {
 export * as negatives from "./negatives/index.ts";
 export * as positives from "./positives/index.ts";
 export { ALS, type AlsOptions } from "./recall/als.ts";
+export { GraphFilter, type GraphFilterOptions } from "./recall/graph-filter.ts";
 export { InvertedIndex, type InvertedIndexOptions } from "./recall/inverted-index.ts";
 export { ItemCF, type ItemCFOptions, itemCFPresets } from "./recall/item-cf.ts";
 export {

@@ -24,6 +24,7 @@ import { MfSoftmax, type MfSoftmaxOptions } from "./models/mf-softmax.ts";
 import { GraphSage, PinSage, type PinSageModelOptions } from "./models/pinsage.ts";
 import { TWO_TOWER_MODEL_OPTIONS, TwoTower, type TwoTowerOptions } from "./models/two-tower.ts";
 import { ALS, type AlsOptions } from "./recall/als.ts";
+import { GraphFilter, type GraphFilterOptions } from "./recall/graph-filter.ts";
 import { InvertedIndex, type InvertedIndexOptions } from "./recall/inverted-index.ts";
 import { ItemCF, type ItemCFOptions } from "./recall/item-cf.ts";
 import { Popular, type PopularOptions } from "./recall/popular.ts";
@@ -348,4 +349,12 @@ registerModel("graphtr", {
   options: [...GRAPHTR_OPTIONS, ...GCN],
   create: (o) => new GraphTR(o as GraphTrModelOptions),
   load: (d) => GraphTR.load(d),
+});
+
+registerModel("graph-filter", {
+  summary:
+    "GF-CF: training-free graph filter, Â² on the user's items + ideal low-pass on R̃ᵀR̃'s top eigenvectors (spec §5.6)",
+  options: ["lowPassDim", "lowPassWeight", "iterations", "oversample", "seed"],
+  create: (o) => new GraphFilter(o as GraphFilterOptions),
+  load: (d) => GraphFilter.load(d),
 });
