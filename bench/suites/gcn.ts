@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- gcn [--models lightgcn,lightgcn-bpr,pinsage,graphsage] [--epochs N] [--batch N]
+ * `npm run bench -- gcn [--models lightgcn,lightgcn-bpr,pinsage,graphsage,graph-filter] [--epochs N] [--batch N]
  *  [--layers K] [--nglobal N] [--inbatch 0|1] [--lr X] [--tau X] [--topt T] [--eval-every N] [--spmm]
  *  [--prior β|auto] [--data DIR]`
  *  (`--prior`: the final model is also scored with a popularity prior, β given or chosen first on a
@@ -32,15 +32,17 @@ import { userItemCsr } from "../../src/data/matrix.ts";
 import { loadMovieLens } from "../../src/data/movielens.ts";
 import { GraphConv } from "../../src/encoders/graph-conv.ts";
 import { PinSageCore } from "../../src/encoders/pinsage.ts";
-import { evaluateEmbeddings } from "../../src/eval/evaluate.ts";
+import { evaluate, evaluateEmbeddings } from "../../src/eval/evaluate.ts";
 import { buildBipartiteGraph } from "../../src/graph/bipartite.ts";
 import { Propagation } from "../../src/graph/propagate.ts";
 import type { Importance } from "../../src/graph/random-walk.ts";
 import { fixedNeighbors, SubgraphScratch, sampleSubgraph } from "../../src/graph/subgraph.ts";
+import type { Csr } from "../../src/math/csr.ts";
 import { Rng } from "../../src/math/rng.ts";
 import type { EmbeddingModel } from "../../src/models/embedding-model.ts";
 import { LightGcn, type LightGcnModelOptions } from "../../src/models/lightgcn.ts";
 import { GraphSage, PinSage, type PinSageModelOptions } from "../../src/models/pinsage.ts";
+import { GraphFilter, type GraphFilterOptions } from "../../src/recall/graph-filter.ts";
 import { popularityBias, selectPopularityPrior, withItemBias } from "../../src/recall/popularity-prior.ts";
 import { adam } from "../../src/train/optimizers/adam.ts";
 import { createProducer } from "../../src/train/subgraph-sampler.ts";
@@ -170,6 +172,10 @@ export async function run(ctx: BenchContext): Promise<void> {
   const evalEvery = Number(arg(ctx.args, "eval-every", "1"));
   const prior = priorArg(ctx.args);
   for (const name of models) {
+    if (name === "graph-filter") {
+      await graphFilter(ctx, data, train, test);
+      continue;
+    }
     const bpr = name.endsWith("-bpr");
     const conv = name.startsWith("pinsage") || name.startsWith("graphsage");
     const epochs = Number(arg(ctx.args, "epochs", bpr ? "50" : conv ? "5" : "12"));
@@ -288,6 +294,52 @@ export async function run(ctx: BenchContext): Promise<void> {
     });
   }
 }
+
+/**
+ * `--models graph-filter [--lowpass-dim 256] [--lowpass-weight 0.3] [--iterations 10]`: GF-CF
+ * (recall/graph-filter.ts), nothing trained: fit = the eigenvectors of R̃ᵀR̃; scored through
+ * `recommend` (the linear filter is not low-rank). Each comma-separated `--iterations` value is
+ * one fit, to show what the eigensolver's accuracy is worth.
+ */
+async function graphFilter(ctx: BenchContext, data: Dataset, train: Csr, test: Csr): Promise<void> {
+  for (const iterations of arg(ctx.args, "iterations", "10").split(",").map(Number)) {
+    const o: GraphFilterOptions = {
+      lowPassDim: Number(arg(ctx.args, "lowpass-dim", "256")),
+      lowPassWeight: Number(arg(ctx.args, "lowpass-weight", "0.3")),
+      iterations,
+    };
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const m = await new GraphFilter(o).fit(data);
+    const fit = (performance.now() - t0) / 1000;
+    const fitCpu = cpuSeconds(cpu0);
+    const t1 = performance.now();
+    const r = await evaluate(m, train, test, { ks: [20, 100] });
+    ctx.emit({
+      suite: "gcn",
+      dataset: "gowalla",
+      model: "graph-filter",
+      params: m.params(),
+      metrics: {
+        "recall@20": r.metrics["recall@20"],
+        "ndcg@20": r.metrics["ndcg@20"],
+        "recall@100": r.metrics["recall@100"],
+        "coverage@20": r.metrics["coverage@20"],
+      },
+      seconds: { fit, fitCpu, eval: (performance.now() - t1) / 1000 },
+      peakRssMB: peakRssMB(),
+      extra: {
+        lambda: [m.lowPassValues[0], m.lowPassValues[m.lowPassValues.length - 1]],
+        loadavg: load(),
+      },
+    });
+  }
+}
+
+const cpuSeconds = (from: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1e6;
+};
 
 /**
  * `--e2e [--e2e-users 6000] [--e2e-reps 1] [--epochs 1] [--sampler-workers 1] [--e2e-joint 1]`: end-to-end PinSage
