@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { tinyDataset } from "../../test/fixtures/tiny-dataset.ts";
+import { buildCsr } from "../math/csr.ts";
 import { FmRecall } from "../models/fm.ts";
 import { MfSoftmax } from "../models/mf-softmax.ts";
+import { GraphFilter } from "../recall/graph-filter.ts";
 import { PopularityPrior } from "../recall/popularity-prior.ts";
-import { annChannel, type ChannelQuery } from "./channel.ts";
+import { annChannel, type ChannelQuery, modelChannel } from "./channel.ts";
 
 // Even users (g = A) take even items, odd users (g = B) odd items: a user's group is all FM needs.
 const nUsers = 24;
@@ -118,4 +120,38 @@ test("ANN channel over a popularity-prior FM: a cold user's attributes give the 
     .slice(0, 4)
     .map((x) => x[0]);
   assert.deepEqual(Array.from(hits.ids), want);
+});
+
+test("model channel over GF-CF (no embeddings): known users get recommend's list, unknown ones their recent items filtered", async () => {
+  const gf = await new GraphFilter({ lowPassDim: 4 }).fit(data);
+  const train = buildCsr(nUsers, nItems, data.train.users, data.train.items, null, "one");
+  const opts = {
+    name: "u2i/gf",
+    source: "user" as const,
+    quota: 4,
+    timeoutMs: 1000,
+    when: "always" as const,
+    seeds: 5,
+  };
+  const ch = modelChannel(gf, opts);
+  const known = ch.run({ ...query({}), user: 3, seen: train });
+  assert.ok(known !== null && !(known instanceof Promise));
+  assert.deepEqual(
+    Array.from(known.ids),
+    Array.from(gf.recommend(Int32Array.of(3), 4, { exclude: train }).row(0).ids),
+  );
+  const cold = ch.run(query({}, [1, 3, 5]));
+  assert.ok(cold !== null && !(cold instanceof Promise));
+  assert.deepEqual(
+    Array.from(cold.ids),
+    Array.from(gf.recommendFromItems(Int32Array.of(1, 3, 5), 4).row(0).ids),
+  );
+  // odd recent items: the three unseen odd items lead (the two groups share no user)
+  assert.deepEqual(
+    Array.from(cold.ids.subarray(0, 3)).sort((a, b) => a - b),
+    [7, 9, 11],
+  );
+  const i2i = modelChannel(gf, { ...opts, name: "i2i/gf", source: "recent" }).run(query({}, [2]));
+  assert.ok(i2i !== null && !(i2i instanceof Promise));
+  for (const i of Array.from(i2i.ids)) assert.ok(i % 2 === 0 && i !== 2, `item ${i}`);
 });
