@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- gcn [--models lightgcn,lightgcn-bpr,pinsage,graphsage,graph-filter] [--epochs N] [--batch N]
- *  [--layers K] [--nglobal N] [--inbatch 0|1] [--lr X] [--tau X] [--topt T] [--eval-every N] [--spmm]
+ *  [--layers K] [--nglobal N] [--inbatch 0|1] [--lr X] [--lr-milestones E1,E2] [--tau X] [--topt T]
+ *  [--eval-every N] [--spmm]
  *  [--prior β|auto] [--data DIR]`
  *  (`--prior`: the final model is also scored with a popularity prior, β given or chosen first on a
  *  validation slice of the training data; see recall/popularity-prior.ts)
@@ -184,6 +185,9 @@ export async function run(ctx: BenchContext): Promise<void> {
       layers: Number(arg(ctx.args, "layers", conv ? "2" : "3")),
       batchSize: Number(arg(ctx.args, "batch", bpr ? "2048" : conv ? "4096" : "8192")),
       lr: Number(arg(ctx.args, "lr", bpr ? "0.001" : conv ? "0.005" : "0.01")),
+      ...(ctx.args.includes("--lr-milestones")
+        ? { lrMilestones: arg(ctx.args, "lr-milestones", "").split(",").map(Number) }
+        : {}),
       ...(conv
         ? { topT: Number(arg(ctx.args, "topt", "10")), fanout: Number(arg(ctx.args, "topt", "10")) }
         : {}),

@@ -148,7 +148,9 @@ test("model channel over GF-CF (no embeddings): known users get recommend's list
   );
   // odd recent items: the three unseen odd items lead (the two groups share no user)
   assert.deepEqual(
-    Array.from(cold.ids.subarray(0, 3)).sort((a, b) => a - b),
+    Array.from(cold.ids)
+      .slice(0, 3)
+      .sort((a, b) => a - b),
     [7, 9, 11],
   );
   const i2i = modelChannel(gf, { ...opts, name: "i2i/gf", source: "recent" }).run(query({}, [2]));
