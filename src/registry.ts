@@ -166,7 +166,7 @@ registerModel("mf-bpr", {
 
 registerModel("mf-softmax", {
   summary:
-    "MF, softmax over in-batch + global negatives, cosine, τ, −log Q (spec §5.2, §5.5.4); loss=ccl: SimpleX cosine contrastive loss",
+    "MF, softmax over in-batch + global negatives, cosine, τ, −log Q (spec §5.2, §5.5.4); loss=ccl: SimpleX cosine contrastive loss; start=spectral: graph low-pass start",
   options: [
     "dim",
     "temperature",
@@ -178,6 +178,7 @@ registerModel("mf-softmax", {
     "lr",
     "l2",
     "initScale",
+    "start",
     "loss",
     "margin",
     "negativeWeight",

@@ -1,11 +1,14 @@
 import { assert } from "../errors.ts";
 import { allocF32, checkInit, type InitOptions, initInto } from "./init.ts";
 import { RowGrads } from "./row-grads.ts";
+import type { TableStart } from "./spectral-init.ts";
 import type { Encoder, EncoderContext, RowUpdater } from "./types.ts";
 
 export interface IdTableOptions extends InitOptions {
   /** Vector size. Default 64. */
   readonly dim?: number;
+  /** Overwrites rows of the random start (e.g. `spectralStart`, spectral-init.ts). */
+  readonly start?: TableStart;
 }
 
 /**
@@ -35,6 +38,7 @@ export class IdTable implements Encoder {
     this.nRows = ctx.nRows;
     this.table = allocF32(ctx.nRows * this.dim, ctx.sharedMemory);
     initInto(this.table, this.o, ctx.rng);
+    this.o.start?.(ctx, this.table, this.dim);
     this.grads = new RowGrads(ctx.nRows, this.dim);
     this.updater = ctx.optimizer.bind(this.table, ctx.nRows, this.dim, ctx.sharedMemory);
   }

@@ -7,6 +7,7 @@ export { lightGcn } from "./lightgcn.ts";
 export { multiBiSage } from "./multibisage.ts";
 export { graphSage, pinSage } from "./pinsage.ts";
 export { RowGrads } from "./row-grads.ts";
+export { type SpectralStartOptions, spectralStart, type TableStart } from "./spectral-init.ts";
 export { tower } from "./tower.ts";
 export type {
   Encoder,

@@ -12,6 +12,7 @@
  * (vectors are exported normalised).
  */
 import * as encoders from "../encoders/index.ts";
+import { assert } from "../errors.ts";
 import * as losses from "../losses/index.ts";
 import * as negatives from "../negatives/index.ts";
 import * as positives from "../positives/index.ts";
@@ -46,6 +47,11 @@ export interface MfSoftmaxOptions extends Omit<EmbeddingModelOptions, "kind"> {
   readonly l2?: number;
   /** Normal init scale. Default 0.1. */
   readonly initScale?: number;
+  /**
+   * "random" (default): N(0, initScale²) rows. "spectral": both tables start at the graph's ideal
+   * low-pass factorisation (encoders/spectral-init.ts; rows rescaled to the random start's norm).
+   */
+  readonly start?: "random" | "spectral";
 }
 
 type Resolved = Required<Omit<MfSoftmaxOptions, keyof EmbeddingModelOptions>> & {
@@ -71,6 +77,7 @@ export function mfSoftmaxDefaults(o: MfSoftmaxOptions = {}): Resolved {
     lr: o.lr ?? (ccl ? 0.01 : 0.005),
     l2: o.l2 ?? 0,
     initScale: o.initScale ?? 0.1,
+    start: o.start ?? "random",
     epochs: o.epochs ?? 30,
     batchSize: o.batchSize ?? (ccl ? 512 : 256),
     lrDecay: o.lrDecay ?? 1,
@@ -99,11 +106,16 @@ export function mfSoftmaxRecipe(opts: MfSoftmaxOptions = {}): Recipe {
     ts.push(losses.transforms.accidentalHits());
     loss = losses.softmax({ transforms: ts });
   }
+  assert(
+    o.start === "random" || o.start === "spectral",
+    () => `mf-softmax: start must be "random" or "spectral", got "${o.start}"`,
+  );
+  const start = o.start === "spectral" ? encoders.spectralStart({ scale: o.initScale }) : null;
   return {
     positives: positives.userItem(),
     negatives: o.inBatch ? negatives.mixed({ global, nGlobal: o.nGlobal }) : global,
-    query: encoders.idTable({ dim: o.dim, scale: o.initScale }),
-    item: encoders.idTable({ dim: o.dim, scale: o.initScale }),
+    query: encoders.idTable({ dim: o.dim, scale: o.initScale, ...(start ? { start: start.query } : {}) }),
+    item: encoders.idTable({ dim: o.dim, scale: o.initScale, ...(start ? { start: start.item } : {}) }),
     loss,
     score: o.score,
   };
@@ -122,6 +134,7 @@ export class MfSoftmax extends EmbeddingModel {
       lr: _lr,
       l2: _l2,
       initScale: _is,
+      start: _st,
       loss: _loss,
       margin: _m,
       negativeWeight: _w,

@@ -20,10 +20,9 @@
  * const recs = await gf.recommend(Int32Array.of(0, 1), 20, { exclude: train });
  */
 import { assert } from "../errors.ts";
-import { spmmRowsInto } from "../graph/spmm.ts";
+import { lowPassBasis, type NormalizedRatings, normalizedRatings } from "../graph/spectral.ts";
 import { readArtifact, writeArtifact } from "../io/artifact.ts";
-import { buildCsr, type Csr, transposeCsr } from "../math/csr.ts";
-import { topEigenpairs } from "../math/eigen.ts";
+import { buildCsr, type Csr } from "../math/csr.ts";
 import { Gemm } from "../math/gemm-wasm.ts";
 import { TopK, TopKHeap, topKRowInto } from "../math/topk.ts";
 import type { Recommender, RecommendOptions } from "../recommender.ts";
@@ -46,44 +45,9 @@ const TYPE = "graph-filter";
 /** Users scored per block: the block's dense scores are BLOCK × nItems floats. */
 const BLOCK = 256;
 
-/** R̃ both ways: rows = users (columns items) and its transpose. */
-interface Normalized {
-  readonly r: Csr & { readonly values: Float32Array };
-  readonly rt: Csr & { readonly values: Float32Array };
-  /** d_i^-1/2 per item (0 for items no user has). */
-  readonly invSqrtDeg: Float64Array;
-}
-
-function normalize(r: Csr): Normalized {
-  const nU = r.nRows;
-  const nI = r.nCols;
-  const du = new Float64Array(nU);
-  const di = new Float64Array(nI);
-  for (let u = 0; u < nU; u++) du[u] = r.offsets[u + 1] - r.offsets[u];
-  for (let e = 0; e < r.indices.length; e++) di[r.indices[e]]++;
-  const invSqrt = (d: number) => (d > 0 ? 1 / Math.sqrt(d) : 0);
-  const values = new Float32Array(r.indices.length);
-  for (let u = 0; u < nU; u++)
-    for (let e = r.offsets[u]; e < r.offsets[u + 1]; e++)
-      values[e] = invSqrt(du[u]) * invSqrt(di[r.indices[e]]);
-  const rn = { ...r, values };
-  return {
-    r: rn,
-    rt: transposeCsr(rn) as Csr & { readonly values: Float32Array },
-    invSqrtDeg: di.map(invSqrt),
-  };
-}
-
-/** x ← R̃ᵀR̃ x for an nItems × cols block (two propagation steps: items → users → items). */
-function propagateTwice(g: Normalized, x: Float32Array, cols: number, users: Float32Array): void {
-  const { r, rt } = g;
-  spmmRowsInto(r.offsets, r.indices, r.values, x, cols, users, 0, r.nRows);
-  spmmRowsInto(rt.offsets, rt.indices, rt.values, users, cols, x, 0, rt.nRows);
-}
-
 export class GraphFilter implements Recommender {
   readonly kind = TYPE;
-  private g: Normalized | null = null;
+  private g: NormalizedRatings | null = null;
   /** n_items × k eigenvectors V, then the filter's two sides: α·D^-1/2 V (query) and D^1/2 V (item). */
   private v: Float32Array | null = null;
   private eigenvalues: Float64Array | null = null;
@@ -122,26 +86,16 @@ export class GraphFilter implements Recommender {
 
   async fit(data: Dataset): Promise<this> {
     const r = buildCsr(data.users.size, data.items.size, data.train.users, data.train.items, null, "one");
-    const g = normalize(r);
-    const nI = r.nCols;
-    const k = Math.min(this.k, nI);
+    const g = normalizedRatings(r);
+    const k = Math.min(this.k, r.nCols);
     let v: Float32Array = new Float32Array(0);
     let values: Float64Array = new Float64Array(0);
     if (k > 0) {
-      let scratch = new Float32Array(0);
-      const pairs = topEigenpairs(
-        (x, cols) => {
-          if (scratch.length !== r.nRows * cols) scratch = new Float32Array(r.nRows * cols);
-          propagateTwice(g, x, cols, scratch);
-        },
-        nI,
-        k,
-        {
-          ...(this.opts.iterations === undefined ? {} : { iterations: this.opts.iterations }),
-          ...(this.opts.oversample === undefined ? {} : { oversample: this.opts.oversample }),
-          seed: this.opts.seed ?? 1,
-        },
-      );
+      const pairs = lowPassBasis(g, k, {
+        ...(this.opts.iterations === undefined ? {} : { iterations: this.opts.iterations }),
+        ...(this.opts.oversample === undefined ? {} : { oversample: this.opts.oversample }),
+        seed: this.opts.seed ?? 1,
+      });
       v = pairs.vectors;
       values = pairs.values;
     }
@@ -149,7 +103,7 @@ export class GraphFilter implements Recommender {
     return this;
   }
 
-  private setState(g: Normalized, v: Float32Array, values: Float64Array): void {
+  private setState(g: NormalizedRatings, v: Float32Array, values: Float64Array): void {
     const nI = g.r.nCols;
     const k = values.length;
     const query = new Float32Array(nI * k);
@@ -170,7 +124,7 @@ export class GraphFilter implements Recommender {
     this.item = item;
   }
 
-  private graph(): Normalized {
+  private graph(): NormalizedRatings {
     assert(this.g !== null, () => `${TYPE}: call fit() or load() first`, "RK_ERR_NOT_FITTED");
     return this.g;
   }
@@ -335,7 +289,7 @@ export class GraphFilter implements Recommender {
     const indices = (await a.npy("r_indices.npy")).data as Int32Array;
     const r: Csr = { nRows: meta.nUsers, nCols: meta.nItems, offsets, indices, values: null };
     m.setState(
-      normalize(r),
+      normalizedRatings(r),
       (await a.npy("eigenvectors.npy")).data as Float32Array,
       (await a.npy("eigenvalues.npy")).data as Float64Array,
     );
