@@ -52,3 +52,13 @@ export function priorArg(args: readonly string[]): number | "auto" | null {
   if (!(b >= 0)) throw new Error(`--prior must be a number ≥ 0 or auto, got ${v}`);
   return b;
 }
+
+/** The metrics a Gowalla result line reports: Recall/NDCG@20, Recall@100, coverage@20, plus `more`. */
+export function headlineMetrics(
+  m: Record<string, number>,
+  more: readonly string[] = [],
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of ["recall@20", "ndcg@20", "recall@100", "coverage@20", ...more]) out[k] = m[k];
+  return out;
+}

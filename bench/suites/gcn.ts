@@ -49,7 +49,7 @@ import { adam } from "../../src/train/optimizers/adam.ts";
 import { createProducer } from "../../src/train/subgraph-sampler.ts";
 import type { Dataset, Interactions } from "../../src/types.ts";
 import type { BenchContext } from "../types.ts";
-import { arg, peakRssMB, priorArg } from "../util.ts";
+import { arg, headlineMetrics, peakRssMB, priorArg } from "../util.ts";
 
 const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 
@@ -280,12 +280,7 @@ export async function run(ctx: BenchContext): Promise<void> {
       dataset: "gowalla",
       model: name,
       params: m.params(),
-      metrics: {
-        "recall@20": r.metrics["recall@20"],
-        "ndcg@20": r.metrics["ndcg@20"],
-        "recall@100": r.metrics["recall@100"],
-        "coverage@20": r.metrics["coverage@20"],
-      },
+      metrics: headlineMetrics(r.metrics),
       seconds: { train: seconds, eval: (performance.now() - t0) / 1000, ...(conv ? { inference } : {}) },
       peakRssMB: peakRssMB(),
       extra: {
@@ -324,12 +319,7 @@ async function graphFilter(ctx: BenchContext, data: Dataset, train: Csr, test: C
       dataset: "gowalla",
       model: "graph-filter",
       params: m.params(),
-      metrics: {
-        "recall@20": r.metrics["recall@20"],
-        "ndcg@20": r.metrics["ndcg@20"],
-        "recall@100": r.metrics["recall@100"],
-        "coverage@20": r.metrics["coverage@20"],
-      },
+      metrics: headlineMetrics(r.metrics),
       seconds: { fit, fitCpu, eval: (performance.now() - t1) / 1000 },
       peakRssMB: peakRssMB(),
       extra: {

@@ -40,7 +40,7 @@ import type { EpochInfo } from "../../src/train/recipe.ts";
 import type { Dataset } from "../../src/types.ts";
 import { defaultWorkers } from "../../src/workers.ts";
 import type { BenchContext } from "../types.ts";
-import { arg, peakRssMB, priorArg } from "../util.ts";
+import { arg, headlineMetrics, peakRssMB, priorArg } from "../util.ts";
 
 function cpuSeconds(): number {
   const u = process.cpuUsage();
@@ -84,14 +84,7 @@ async function report(
     dataset: "gowalla",
     model,
     params: m.params(),
-    metrics: {
-      "recall@20": r.metrics["recall@20"],
-      "ndcg@20": r.metrics["ndcg@20"],
-      "recall@100": r.metrics["recall@100"],
-      "ndcg@100": r.metrics["ndcg@100"],
-      "coverage@20": r.metrics["coverage@20"],
-      "avgpop@20": r.metrics["avgpop@20"],
-    },
+    metrics: headlineMetrics(r.metrics, ["ndcg@100", "avgpop@20"]),
     seconds: { train: trainSeconds, eval: (performance.now() - t0) / 1000 },
     peakRssMB: peakRssMB(),
     extra: {

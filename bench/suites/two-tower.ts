@@ -25,7 +25,7 @@ import { TwoTower, type TwoTowerOptions } from "../../src/models/two-tower.ts";
 import type { EpochInfo } from "../../src/train/recipe.ts";
 import type { Dataset, Interactions } from "../../src/types.ts";
 import type { BenchContext } from "../types.ts";
-import { arg, peakRssMB } from "../util.ts";
+import { arg, headlineMetrics, peakRssMB } from "../util.ts";
 
 function subset(log: Interactions, rows: Int32Array): Interactions {
   const i32 = (a: Int32Array | null) => (a === null ? null : Int32Array.from(rows, (r) => a[r]));
@@ -227,13 +227,7 @@ async function runGowalla(ctx: BenchContext, speedOnly: boolean): Promise<void> 
     dataset: "gowalla",
     model: speedOnly ? "two-tower/speed" : "two-tower",
     params: m.params(),
-    metrics: {
-      "recall@20": r.metrics["recall@20"],
-      "ndcg@20": r.metrics["ndcg@20"],
-      "recall@100": r.metrics["recall@100"],
-      "coverage@20": r.metrics["coverage@20"],
-      "avgpop@20": r.metrics["avgpop@20"],
-    },
+    metrics: headlineMetrics(r.metrics, ["avgpop@20"]),
     seconds: { train: trainS },
     peakRssMB: peakRssMB(),
     extra: { perEpoch, bestEpoch: m.report?.bestEpoch, path: m.report?.path, loadavg: loadavg() },
