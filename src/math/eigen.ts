@@ -44,6 +44,10 @@ export function topEigenpairs(apply: BlockOperator, n: number, k: number, o: Eig
     () => `topEigenpairs: iterations must be an integer ≥ 0, got ${iterations}`,
   );
   const over = o.oversample ?? Math.max(8, Math.ceil(k / 4));
+  assert(
+    Number.isInteger(over) && over >= 0,
+    () => `topEigenpairs: oversample must be an integer ≥ 0, got ${over}`,
+  );
   const b = Math.min(n, Math.ceil((k + over) / 8) * 8);
   const rng = new Rng(o.seed ?? 1);
   const gemm = new Gemm();

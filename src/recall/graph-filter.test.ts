@@ -142,6 +142,11 @@ describe("GraphFilter (GF-CF)", () => {
     assert.throws(() => gf.recommend(Int32Array.of(N_USERS), 5), /user index 40 out of range \[0, 40\)/);
     assert.throws(() => gf.similarItems(Int32Array.of(-1), 5), /item index -1 out of range/);
     assert.throws(() => new GraphFilter({ lowPassDim: 1.5 }), /lowPassDim must be an integer ≥ 0/);
+    await assert.rejects(
+      new GraphFilter({ oversample: -2 }).fit(data),
+      /oversample must be an integer ≥ 0, got -2/,
+    );
+    await assert.rejects(new GraphFilter({ iterations: 0.5 }).fit(data), /iterations must be an integer ≥ 0/);
     assert.throws(() => createModel("graph-filter", { k: 3 }), /model "graph-filter" has no option "k"/);
   });
 });
