@@ -93,6 +93,7 @@ export {
   PopularityPrior,
   type PriorSelection,
   popularityBias,
+  type RemoteSelection,
   selectPopularityPrior,
   withItemBias,
 } from "./recall/popularity-prior.ts";
@@ -102,9 +103,11 @@ export {
   createModel,
   loadModel,
   type ModelEntry,
+  type ModelSpec,
   modelEntry,
   modelNames,
   registerModel,
+  selectPopularityPriorInWorker,
 } from "./registry.ts";
 export * from "./serve/index.ts";
 export { type GcnLossOptions, gcnRecipe } from "./train/gcn-recipe.ts";

@@ -3,6 +3,7 @@
  * creates a model from plain options and loads a saved artifact of its kind.
  */
 
+import { datasetToMessage } from "./data/transfer.ts";
 import { RecallkitError } from "./errors.ts";
 import { readArtifact } from "./io/artifact.ts";
 import { AirbnbEmbedding, type AirbnbOptions } from "./models/airbnb.ts";
@@ -28,10 +29,18 @@ import { GraphFilter, type GraphFilterOptions } from "./recall/graph-filter.ts";
 import { InvertedIndex, type InvertedIndexOptions } from "./recall/inverted-index.ts";
 import { ItemCF, type ItemCFOptions } from "./recall/item-cf.ts";
 import { Popular, type PopularOptions } from "./recall/popular.ts";
-import { checkPrior, POPULARITY_PRIOR_TYPE, PopularityPrior } from "./recall/popularity-prior.ts";
+import {
+  checkPrior,
+  POPULARITY_PRIOR_TYPE,
+  PopularityPrior,
+  type PriorSelection,
+  type RemoteSelection,
+} from "./recall/popularity-prior.ts";
 import { UserCF, type UserCFOptions } from "./recall/user-cf.ts";
 import type { Recommender } from "./recommender.ts";
 import { GCN_MODEL_OPTIONS } from "./train/gcn-recipe.ts";
+import type { Dataset } from "./types.ts";
+import { startWorker, workerUrl } from "./workers.ts";
 
 export interface ModelEntry {
   readonly summary: string;
@@ -76,8 +85,65 @@ export function createModel(name: string, options: Record<string, unknown> = {})
   }
   const model = e.create(own);
   if (popularityPrior === undefined) return model;
-  if (popularityPrior === "auto") return new PopularityPrior(model, "auto", () => e.create(own));
+  if (popularityPrior === "auto")
+    return new PopularityPrior(
+      model,
+      "auto",
+      () => e.create(own),
+      (data) => trySelectInWorker({ model: name, options: own }, data),
+    );
   return new PopularityPrior(model, checkPrior(popularityPrior, `model "${name}"`));
+}
+
+/** A registry model: its name and plain (structured-cloneable) options. */
+export interface ModelSpec {
+  readonly model: string;
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * `selectPopularityPrior` for a registry model in a worker thread (prior-selection.worker.ts
+ * rebuilds it by name), so the calling thread can fit the final model meanwhile. `stop` ends the
+ * worker early (when the caller's own fit failed).
+ */
+export function selectPopularityPriorInWorker(
+  spec: ModelSpec,
+  data: Dataset,
+  opts: { grid?: readonly number[]; ratio?: number; seed?: number; k?: number } = {},
+): RemoteSelection {
+  const w = startWorker(workerUrl("./prior-selection.worker", import.meta.url), {
+    spec,
+    data: datasetToMessage(data),
+    opts,
+  });
+  const result = new Promise<PriorSelection>((resolve, reject) => {
+    w.once("message", (m: { selection?: PriorSelection; error?: string }) => {
+      if (m.selection !== undefined) resolve(m.selection);
+      else reject(new RecallkitError("RK_ERR_INVALID_ARGUMENT", m.error ?? "prior selection worker failed"));
+    });
+    w.once("error", reject);
+    w.once("exit", (code) => {
+      if (code !== 0) reject(new Error(`prior selection worker exited with code ${code}`));
+    });
+  }).finally(() => w.terminate());
+  // handled here too: a failure while the caller is still busy with its own fit must not be an
+  // unhandled rejection; the caller sees it when it awaits `result`
+  result.catch(() => undefined);
+  return {
+    result,
+    stop: async () => {
+      await w.terminate();
+    },
+  };
+}
+
+/** The worker selection, or null when the options cannot travel to a worker (a function, say). */
+function trySelectInWorker(spec: ModelSpec, data: Dataset): RemoteSelection | null {
+  try {
+    return selectPopularityPriorInWorker(spec, data);
+  } catch {
+    return null;
+  }
 }
 
 /** Loads any saved model, dispatching on its manifest's type. */

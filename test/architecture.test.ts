@@ -27,6 +27,7 @@ const LEVEL: Record<string, number> = {
   index: 5,
   eval: 5,
   "registry.ts": 6,
+  "prior-selection.worker.ts": 6,
   serve: 7,
   cli: 8,
   "index.ts": 9,

@@ -10,7 +10,7 @@ import { evaluate } from "../eval/evaluate.ts";
 import { buildCsr } from "../math/csr.ts";
 import { MfSoftmax } from "../models/mf-softmax.ts";
 import type { Recommender } from "../recommender.ts";
-import { createModel, loadModel } from "../registry.ts";
+import { createModel, loadModel, selectPopularityPriorInWorker } from "../registry.ts";
 import {
   DEFAULT_PRIOR_GRID,
   PopularityPrior,
@@ -152,4 +152,22 @@ test('popularityPrior "auto" (registry): β chosen at fit on a validation slice,
     DEFAULT_PRIOR_GRID,
   );
   assert.equal(m.beta, p.popularityPrior);
+});
+
+test('"auto" through the registry runs the validation fit in a worker thread: the same selection as in-process', async () => {
+  const spec = { model: "mf-softmax", options: { ...SMALL, seed: 1 } };
+  const inWorker = await selectPopularityPriorInWorker(spec, data).result;
+  const here = await selectPopularityPrior(() => createModel(spec.model, spec.options), data);
+  assert.deepEqual(inWorker, here);
+  // and the wrapper built by createModel takes that path (2 cores here) with the same outcome
+  const m = createModel("mf-softmax", { ...spec.options, popularityPrior: "auto" }) as PopularityPrior;
+  await m.fit(data);
+  assert.deepEqual(m.selection, here);
+});
+
+test("selectPopularityPriorInWorker: an error inside the worker reaches the caller", async () => {
+  await assert.rejects(
+    selectPopularityPriorInWorker({ model: "no-such-model", options: {} }, data).result,
+    /unknown model "no-such-model"/,
+  );
 });

@@ -24,8 +24,15 @@ import type { Csr } from "../math/csr.ts";
 import type { TopK } from "../math/topk.ts";
 import type { Embeddings, Recommender, RecommendOptions } from "../recommender.ts";
 import type { Dataset } from "../types.ts";
+import { defaultWorkers } from "../workers.ts";
 
 export const POPULARITY_PRIOR_TYPE = "popularity-prior";
+
+/** A β selection running off the caller's thread (the registry's worker); `stop` ends it early. */
+export interface RemoteSelection {
+  readonly result: Promise<PriorSelection>;
+  stop(): Promise<void>;
+}
 
 export function checkPrior(beta: unknown, who: string): number {
   assert(
@@ -93,6 +100,11 @@ export class PopularityPrior implements Recommender {
     readonly inner: Recommender,
     beta: number | "auto",
     private readonly make?: () => Recommender,
+    /**
+     * Starts the same selection in a worker thread (the registry passes one for its models), so
+     * "auto" fits the validation model and the final one side by side; null if it cannot start.
+     */
+    private readonly selectElsewhere?: (data: Dataset) => RemoteSelection | null,
   ) {
     assert(
       inner.embeddings !== undefined,
@@ -119,10 +131,23 @@ export class PopularityPrior implements Recommender {
 
   async fit(data: Dataset): Promise<this> {
     if (this.make !== undefined && (Number.isNaN(this.b) || this.selection !== null)) {
-      this.selection = await selectPopularityPrior(this.make, data);
+      // The validation fit that picks β and the final fit are independent: with a spare core and
+      // a model the worker can rebuild by name, they run side by side (same β either way).
+      const selecting = defaultWorkers() > 1 ? (this.selectElsewhere?.(data) ?? null) : null;
+      if (selecting !== null) {
+        try {
+          await this.inner.fit(data);
+        } catch (err) {
+          await selecting.stop();
+          throw err;
+        }
+        this.selection = await selecting.result;
+      } else {
+        this.selection = await selectPopularityPrior(this.make, data);
+        await this.inner.fit(data);
+      }
       this.b = this.selection.beta;
-    }
-    await this.inner.fit(data);
+    } else await this.inner.fit(data);
     const e = this.innerEmbeddings();
     this.setBias(popularityBias(userItemCsr(data.train, data.users.size, e.items.length / e.dim), this.b));
     return this;
