@@ -8,7 +8,7 @@
  * Every row is rescaled to the random start's expected norm, scale·√dim: a cosine model sees only
  * directions, and a row's step shrinks as 1/‖row‖, so the learning rate tuned from a random start
  * keeps its meaning. Rows without interactions keep their random start. The eigenvectors are
- * computed once per dataset and shared by the two tables.
+ * computed once per fit and shared by the two tables.
  */
 import { lowPassBasis, normalizedRatingsOf } from "../graph/spectral.ts";
 import type { Dataset } from "../types.ts";
@@ -65,8 +65,19 @@ export function spectralStart(o: SpectralStartOptions = {}): { query: TableStart
       for (let j = 0; j < dim; j++) table[r * dim + j] = f * src[r * dim + j];
     }
   };
+  // Both tables read one computation; once both have, it is dropped (the model would otherwise
+  // hold two dense tables' worth of start rows for its lifetime).
+  const served = new Set<"users" | "items">();
+  const take = (side: "users" | "items", ctx: EncoderContext, table: Float32Array, dim: number) => {
+    into(rows(ctx.data, dim)[side], table, dim);
+    served.add(side);
+    if (served.size === 2) {
+      cached = null;
+      served.clear();
+    }
+  };
   return {
-    query: (ctx, table, dim) => into(rows(ctx.data, dim).users, table, dim),
-    item: (ctx, table, dim) => into(rows(ctx.data, dim).items, table, dim),
+    query: (ctx, table, dim) => take("users", ctx, table, dim),
+    item: (ctx, table, dim) => take("items", ctx, table, dim),
   };
 }
