@@ -62,3 +62,9 @@ export function headlineMetrics(
   for (const k of ["recall@20", "ndcg@20", "recall@100", "coverage@20", ...more]) out[k] = m[k];
   return out;
 }
+
+/** CPU seconds (user + system, all threads) this process has used so far. */
+export function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}

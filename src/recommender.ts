@@ -2,6 +2,7 @@
  * The estimator contract every model shares (implicit's fit/recommend/similar_items/save).
  * Users and items are dense indices; results are batch-first `TopK`.
  */
+import type { Metric } from "./index/ann-index.ts";
 import type { Csr } from "./math/csr.ts";
 import type { TopK } from "./math/topk.ts";
 import type { Dataset } from "./types.ts";
@@ -41,6 +42,16 @@ export interface Recommender {
     attributes: Readonly<Record<string, readonly string[]>>,
     recent: Int32Array,
   ): Float32Array | null;
+  /**
+   * Set by models whose scores are right under one ANN metric only (a popularity prior's
+   * augmented inner product): that metric and the reason, for the service's config check.
+   */
+  readonly annMetric?: { readonly metric: Metric; readonly why: string };
+  /**
+   * I2I query vectors of `items` (row-major, `embeddings().dim` wide), when an item's query is not
+   * its own item row (a popularity prior: the bias coordinate is 1 in a query).
+   */
+  i2iQueries?(items: Int32Array): Float32Array;
   /** Hyper-parameters as given, for manifests and bench output. */
   params(): Record<string, unknown>;
   save(dir: string): Promise<void>;

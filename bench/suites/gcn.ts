@@ -49,7 +49,7 @@ import { adam } from "../../src/train/optimizers/adam.ts";
 import { createProducer } from "../../src/train/subgraph-sampler.ts";
 import type { Dataset, Interactions } from "../../src/types.ts";
 import type { BenchContext } from "../types.ts";
-import { arg, headlineMetrics, peakRssMB, priorArg } from "../util.ts";
+import { arg, cpuSeconds, headlineMetrics, peakRssMB, priorArg } from "../util.ts";
 
 const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 
@@ -307,11 +307,11 @@ async function graphFilter(ctx: BenchContext, data: Dataset, train: Csr, test: C
       lowPassWeight: Number(arg(ctx.args, "lowpass-weight", "0.3")),
       iterations,
     };
-    const cpu0 = process.cpuUsage();
+    const cpu0 = cpuSeconds();
     const t0 = performance.now();
     const m = await new GraphFilter(o).fit(data);
     const fit = (performance.now() - t0) / 1000;
-    const fitCpu = cpuSeconds(cpu0);
+    const fitCpu = cpuSeconds() - cpu0;
     const t1 = performance.now();
     const r = await evaluate(m, train, test, { ks: [20, 100] });
     ctx.emit({
@@ -329,11 +329,6 @@ async function graphFilter(ctx: BenchContext, data: Dataset, train: Csr, test: C
     });
   }
 }
-
-const cpuSeconds = (from: NodeJS.CpuUsage) => {
-  const d = process.cpuUsage(from);
-  return (d.user + d.system) / 1e6;
-};
 
 /**
  * `--e2e [--e2e-users 6000] [--e2e-reps 1] [--epochs 1] [--sampler-workers 1] [--e2e-joint 1]`: end-to-end PinSage

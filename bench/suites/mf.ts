@@ -41,12 +41,7 @@ import type { EpochInfo } from "../../src/train/recipe.ts";
 import type { Dataset } from "../../src/types.ts";
 import { defaultWorkers } from "../../src/workers.ts";
 import type { BenchContext } from "../types.ts";
-import { arg, headlineMetrics, peakRssMB, priorArg } from "../util.ts";
-
-function cpuSeconds(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-}
+import { arg, cpuSeconds, headlineMetrics, peakRssMB, priorArg } from "../util.ts";
 
 function loadAverage(): string {
   return loadavg()

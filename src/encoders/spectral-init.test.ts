@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { denseNormalizedGram } from "../graph/spectral.reference.ts";
 import { symmetricEigen } from "../math/eigen.ts";
 import { MfSoftmax } from "../models/mf-softmax.ts";
 import { datasetOf, logOf, randomLog } from "../recall/similarity.reference.ts";
@@ -14,21 +15,13 @@ const data = datasetOf(logOf(Array.from(base.users), Array.from(base.items)), N_
 const DIM = 4;
 
 /** Items' start directions from the dense formula: d_i^1/2 v_i with v the top-DIM eigenvectors of R̃ᵀR̃. */
-function referenceItemRows(): { rows: Float64Array[]; du: number[]; di: number[]; v: Float64Array } {
-  const r = Array.from({ length: N_USERS }, () => new Float64Array(N_ITEMS));
-  for (let e = 0; e < base.length; e++) r[base.users[e]][base.items[e]] = 1;
-  const du = r.map((row) => row.reduce((s, x) => s + x, 0));
-  const di = Array.from({ length: N_ITEMS }, (_, i) => r.reduce((s, row) => s + row[i], 0));
-  const p = new Float64Array(N_ITEMS * N_ITEMS);
-  for (let u = 0; u < N_USERS; u++)
-    for (let i = 0; i < N_ITEMS; i++)
-      for (let j = 0; j < N_ITEMS; j++)
-        if (r[u][i] && r[u][j]) p[i * N_ITEMS + j] += 1 / (du[u] * Math.sqrt(di[i] * di[j]));
+function referenceItemRows(): { rows: Float64Array[]; di: number[]; v: Float64Array } {
+  const { p, di } = denseNormalizedGram(base.users, base.items, N_USERS, N_ITEMS);
   const { vectors: v } = symmetricEigen(p, N_ITEMS);
   const rows = Array.from({ length: N_ITEMS }, (_, i) =>
     Float64Array.from({ length: DIM }, (_, c) => Math.sqrt(di[i]) * v[i * N_ITEMS + c]),
   );
-  return { rows, du, di, v };
+  return { rows, di, v };
 }
 
 /** cos(a_i, a_j) for all pairs: invariant to the eigenvectors' per-column signs. */

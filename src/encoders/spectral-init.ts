@@ -10,7 +10,7 @@
  * keeps its meaning. Rows without interactions keep their random start. The eigenvectors are
  * computed once per fit and shared by the two tables.
  */
-import { lowPassBasis, normalizedRatingsOf } from "../graph/spectral.ts";
+import { lowPassBasis, lowPassFactors, normalizedRatingsOf } from "../graph/spectral.ts";
 import type { Dataset } from "../types.ts";
 import type { EncoderContext } from "./types.ts";
 
@@ -28,48 +28,45 @@ export interface SpectralStartOptions {
 
 /** Spectral starts for the query (user) and item tables of one model. */
 export function spectralStart(o: SpectralStartOptions = {}): { query: TableStart; item: TableStart } {
-  let cached: { data: Dataset; dim: number; users: Float32Array; items: Float32Array } | null = null;
+  let cached: { data: Dataset; dim: number; k: number; users: Float32Array; items: Float32Array } | null =
+    null;
   const rows = (data: Dataset, dim: number) => {
     if (cached === null || cached.data !== data || cached.dim !== dim) {
       const nU = data.users.size;
-      const nI = data.items.size;
-      const g = normalizedRatingsOf(data.train, nU, nI);
-      const k = Math.min(dim, nI);
+      const g = normalizedRatingsOf(data.train, nU, data.items.size);
+      const k = Math.min(dim, data.items.size);
       const v = lowPassBasis(g, k, { iterations: o.iterations ?? 10, seed: o.seed ?? 1 }).vectors;
-      const items = new Float32Array(nI * dim);
-      const users = new Float32Array(nU * dim);
-      for (let i = 0; i < nI; i++) {
-        const d = g.invSqrtDeg[i];
-        const s = d > 0 ? 1 / d : 0;
-        for (let j = 0; j < k; j++) items[i * dim + j] = s * v[i * k + j];
-      }
+      const { query, item } = lowPassFactors(g, v, k);
+      // a user's row is her item signal's low-pass query: Σ_{i∈u} d_i^-1/2 v_i
+      const users = new Float32Array(nU * k);
       for (let u = 0; u < nU; u++)
         for (let e = g.r.offsets[u]; e < g.r.offsets[u + 1]; e++) {
-          const i = g.r.indices[e];
-          const d = g.invSqrtDeg[i];
-          for (let j = 0; j < k; j++) users[u * dim + j] += d * v[i * k + j];
+          const i = g.r.indices[e] * k;
+          for (let j = 0; j < k; j++) users[u * k + j] += query[i + j];
         }
-      cached = { data, dim, users, items };
+      cached = { data, dim, k, users, items: item };
     }
     return cached;
   };
   const norm = o.scale ?? 0.1;
-  const into = (src: Float32Array, table: Float32Array, dim: number) => {
+  /** Rows of `src` (k wide) into the table (dim wide, dim ≥ k; the rest 0), rescaled. */
+  const into = (src: Float32Array, k: number, table: Float32Array, dim: number) => {
     const target = norm * Math.sqrt(dim);
-    const n = Math.min(src.length, table.length) / dim;
+    const n = Math.min(src.length / k, table.length / dim);
     for (let r = 0; r < n; r++) {
       let s = 0;
-      for (let j = 0; j < dim; j++) s += src[r * dim + j] ** 2;
+      for (let j = 0; j < k; j++) s += src[r * k + j] ** 2;
       if (!(s > 0)) continue; // no interactions: keep the random row
       const f = target / Math.sqrt(s);
-      for (let j = 0; j < dim; j++) table[r * dim + j] = f * src[r * dim + j];
+      for (let j = 0; j < dim; j++) table[r * dim + j] = j < k ? f * src[r * k + j] : 0;
     }
   };
   // Both tables read one computation; once both have, it is dropped (the model would otherwise
   // hold two dense tables' worth of start rows for its lifetime).
   const served = new Set<"users" | "items">();
   const take = (side: "users" | "items", ctx: EncoderContext, table: Float32Array, dim: number) => {
-    into(rows(ctx.data, dim)[side], table, dim);
+    const c = rows(ctx.data, dim);
+    into(c[side], c.k, table, dim);
     served.add(side);
     if (served.size === 2) {
       cached = null;

@@ -56,3 +56,27 @@ export function lowPassBasis(g: NormalizedRatings, k: number, o: EigenOptions = 
     o,
   );
 }
+
+/**
+ * The ideal low-pass filter D^-1/2 V Vᵀ D^1/2 (V: nItems × k eigenvectors from `lowPassBasis`) as
+ * two nItems × k factors: an item signal r scores (Σ_{i∈r} query_i) · item_jᵀ for item j, with
+ * query = D^-1/2 V and item = D^1/2 V (zero rows for items no user has).
+ */
+export function lowPassFactors(
+  g: NormalizedRatings,
+  v: Float32Array,
+  k: number,
+): { query: Float32Array; item: Float32Array } {
+  const nI = g.r.nCols;
+  const query = new Float32Array(nI * k);
+  const item = new Float32Array(nI * k);
+  for (let i = 0; i < nI; i++) {
+    const d = g.invSqrtDeg[i];
+    const s = d > 0 ? 1 / d : 0;
+    for (let j = 0; j < k; j++) {
+      query[i * k + j] = d * v[i * k + j];
+      item[i * k + j] = s * v[i * k + j];
+    }
+  }
+  return { query, item };
+}

@@ -3,6 +3,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { denseNormalizedGram } from "../graph/spectral.reference.ts";
 import { buildCsr } from "../math/csr.ts";
 import { symmetricEigen } from "../math/eigen.ts";
 import { createModel, loadModel } from "../registry.ts";
@@ -22,16 +23,8 @@ const ALL = Int32Array.from({ length: N_USERS }, (_, u) => u);
  * R̃ = D_U^-1/2 R D_I^-1/2 and V the top-k eigenvectors of R̃ᵀR̃ (all of them computed densely).
  */
 function referenceScores(signal: readonly number[], k: number, alpha: number): Float64Array {
-  const r = Array.from({ length: N_USERS }, () => new Float64Array(N_ITEMS));
-  for (let e = 0; e < log.length; e++) r[log.users[e]][log.items[e]] = 1;
-  const du = r.map((row) => row.reduce((s, x) => s + x, 0));
-  const di = Array.from({ length: N_ITEMS }, (_, i) => r.reduce((s, row) => s + row[i], 0));
+  const { p, di } = denseNormalizedGram(log.users, log.items, N_USERS, N_ITEMS);
   const inv = (d: number) => (d > 0 ? 1 / Math.sqrt(d) : 0);
-  const p = new Float64Array(N_ITEMS * N_ITEMS);
-  for (let u = 0; u < N_USERS; u++)
-    for (let i = 0; i < N_ITEMS; i++)
-      for (let j = 0; j < N_ITEMS; j++)
-        p[i * N_ITEMS + j] += r[u][i] * r[u][j] * inv(du[u]) ** 2 * inv(di[i]) * inv(di[j]);
   const { vectors: v } = symmetricEigen(p, N_ITEMS);
   const s = new Float64Array(N_ITEMS);
   for (const i of signal)

@@ -20,7 +20,12 @@
  * const recs = await gf.recommend(Int32Array.of(0, 1), 20, { exclude: train });
  */
 import { assert } from "../errors.ts";
-import { lowPassBasis, type NormalizedRatings, normalizedRatings } from "../graph/spectral.ts";
+import {
+  lowPassBasis,
+  lowPassFactors,
+  type NormalizedRatings,
+  normalizedRatings,
+} from "../graph/spectral.ts";
 import { readArtifact, writeArtifact } from "../io/artifact.ts";
 import { buildCsr, type Csr } from "../math/csr.ts";
 import { Gemm } from "../math/gemm-wasm.ts";
@@ -48,11 +53,14 @@ const BLOCK = 256;
 export class GraphFilter implements Recommender {
   readonly kind = TYPE;
   private g: NormalizedRatings | null = null;
-  /** n_items × k eigenvectors V, then the filter's two sides: α·D^-1/2 V (query) and D^1/2 V (item). */
+  /** n_items × k eigenvectors V, then the low-pass factors D^-1/2 V (query) and D^1/2 V (item). */
   private v: Float32Array | null = null;
   private eigenvalues: Float64Array | null = null;
   private query: Float32Array | null = null;
   private item: Float32Array | null = null;
+  /** Scoring scratch over users, kept between calls (serving scores one signal per request). */
+  private acc = new Float64Array(0);
+  private touched = new Int32Array(0);
   private readonly gemm = new Gemm();
   private readonly k: number;
   private readonly alpha: number;
@@ -104,24 +112,14 @@ export class GraphFilter implements Recommender {
   }
 
   private setState(g: NormalizedRatings, v: Float32Array, values: Float64Array): void {
-    const nI = g.r.nCols;
-    const k = values.length;
-    const query = new Float32Array(nI * k);
-    const item = new Float32Array(nI * k);
-    for (let i = 0; i < nI; i++) {
-      const d = g.invSqrtDeg[i];
-      const q = this.alpha * d;
-      const s = d > 0 ? 1 / d : 0;
-      for (let j = 0; j < k; j++) {
-        query[i * k + j] = q * v[i * k + j];
-        item[i * k + j] = s * v[i * k + j];
-      }
-    }
+    const { query, item } = lowPassFactors(g, v, values.length);
     this.g = g;
     this.v = v;
     this.eigenvalues = values;
     this.query = query;
     this.item = item;
+    this.acc = new Float64Array(g.r.nRows);
+    this.touched = new Int32Array(g.r.nRows);
   }
 
   private graph(): NormalizedRatings {
@@ -146,18 +144,18 @@ export class GraphFilter implements Recommender {
     if (k > 0) {
       // ideal low-pass: (α r D^-1/2 V) · (D^1/2 V)ᵀ for all m rows in one GEMM
       const q = this.query as Float32Array;
+      const a = this.alpha;
       const p = new Float32Array(m * k);
       for (let t = 0; t < m; t++)
         for (let e = offsets[rows[t]]; e < offsets[rows[t] + 1]; e++) {
           const i = indices[e] * k;
-          for (let j = 0; j < k; j++) p[t * k + j] += q[i + j];
+          for (let j = 0; j < k; j++) p[t * k + j] += a * q[i + j];
         }
       this.gemm.nt(p, 0, m, this.item as Float32Array, 0, nI, k, out, 0, nI);
     } else out.fill(0, 0, m * nI);
     // linear filter, sparsely: items → their users (accumulated) → those users' items
     const { r, rt } = g;
-    const acc = new Float64Array(r.nRows);
-    const touched = new Int32Array(r.nRows);
+    const { acc, touched } = this;
     for (let t = 0; t < m; t++) {
       let nt = 0;
       for (let e = offsets[rows[t]]; e < offsets[rows[t] + 1]; e++) {

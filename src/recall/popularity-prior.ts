@@ -163,6 +163,29 @@ export class PopularityPrior implements Recommender {
     this.index = null;
   }
 
+  /** The score is the inner product of the augmented vectors: ANN over them must use "ip". */
+  get annMetric(): { metric: "ip"; why: string } {
+    return {
+      metric: "ip",
+      why: `a popularity prior (β ${this.b}): its score is the inner product of the augmented vectors`,
+    };
+  }
+
+  /**
+   * An item as a query: its augmented row with the bias coordinate set to 1, so neighbours are
+   * scored v_seed·v_i + bias_i like every other list of the model.
+   */
+  i2iQueries(items: Int32Array): Float32Array {
+    const e = this.embeddings();
+    const d = e.dim;
+    const q = new Float32Array(items.length * d);
+    items.forEach((it, s) => {
+      q.set(e.items.subarray(it * d, (it + 1) * d), s * d);
+      q[(s + 1) * d - 1] = 1;
+    });
+    return q;
+  }
+
   embeddings(): Embeddings {
     assert(this.bias !== null, () => `${this.kind}: call fit() or load() first`, "RK_ERR_NOT_FITTED");
     this.aug ??= withItemBias(this.innerEmbeddings(), this.bias);

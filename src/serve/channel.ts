@@ -8,13 +8,11 @@
  * - `recent`: I2I from the user's most recent items (neighbour lists or ANN over item vectors);
  * - `attributes`: the attribute inverted index's cold start from user attributes/features.
  */
-
 import { RecallkitError } from "../errors.ts";
 import type { AnnIndex, Metric } from "../index/ann-index.ts";
 import { createIndex } from "../index/factory.ts";
 import type { Csr } from "../math/csr.ts";
 import type { TopK } from "../math/topk.ts";
-import { PopularityPrior } from "../recall/popularity-prior.ts";
 import type { Recommender } from "../recommender.ts";
 import type { ChannelSource } from "./config.ts";
 
@@ -156,11 +154,11 @@ export function annChannel(
       `model "${model.kind}" has no embeddings; retrieval "ann" needs a factor/embedding model`,
     );
   if (o.source === "attributes") throw bad(o.name, `retrieval "ann" works from source "user" or "recent"`);
-  const prior = model instanceof PopularityPrior ? model : null;
-  if (prior !== null && o.metric !== "ip")
+  const need = model.annMetric;
+  if (need !== undefined && o.metric !== need.metric)
     throw bad(
       o.name,
-      `model "${model.kind}" has a popularity prior (β ${prior.beta}): its score is the inner product of the augmented vectors; use metric "ip", not "${o.metric}"`,
+      `model "${model.kind}" has ${need.why}; use metric "${need.metric}", not "${o.metric}"`,
     );
   const emb = model.embeddings();
   const dim = emb.dim;
@@ -211,12 +209,11 @@ export function annChannel(
         .filter((i) => i < nItems)
         .reverse();
       if (seeds.length === 0) return null;
-      const queries = new Float32Array(seeds.length * dim);
-      for (let s = 0; s < seeds.length; s++) {
-        queries.set(emb.items.subarray(seeds[s] * dim, (seeds[s] + 1) * dim), s * dim);
-        // a prior model's item vector ends in its bias; as a query that coordinate is 1, so
-        // the neighbours are scored v_seed·v_i + bias_i like every other list of the model
-        if (prior !== null) queries[(s + 1) * dim - 1] = 1;
+      let queries = model.i2iQueries?.(seeds);
+      if (queries === undefined) {
+        queries = new Float32Array(seeds.length * dim);
+        for (let s = 0; s < seeds.length; s++)
+          queries.set(emb.items.subarray(seeds[s] * dim, (seeds[s] + 1) * dim), s * dim);
       }
       const per = Math.max(1, Math.ceil(q.k / seeds.length) + 1);
       const seen = seenRow(q);
