@@ -1,6 +1,13 @@
 /** Small helpers shared by bench suites. */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { evaluateEmbeddings } from "../src/eval/evaluate.ts";
+import type { Csr } from "../src/math/csr.ts";
+import { PopularityPrior } from "../src/recall/popularity-prior.ts";
+import type { Embeddings, Recommender } from "../src/recommender.ts";
+import { type ModelSpec, selectPopularityPriorInWorker } from "../src/registry.ts";
+import type { Dataset } from "../src/types.ts";
+import { defaultWorkers } from "../src/workers.ts";
 
 /** Peak resident set size of this process so far, in MB. */
 export function peakRssMB(): number {
@@ -67,4 +74,47 @@ export function headlineMetrics(
 export function cpuSeconds(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
+}
+
+/**
+ * `inner` served with `--prior β|auto` (recall/popularity-prior.ts), or `inner` itself when the flag
+ * is absent. "auto" chooses β on a validation slice of the training data (one more fit of
+ * `make()`, the test split unread) — in a worker thread beside the final fit when a second core
+ * exists, as `createModel(…, { popularityPrior: "auto" })` does, so the fit's wall time covers both.
+ */
+export function withPrior<M extends Recommender>(
+  inner: M,
+  prior: number | "auto" | null,
+  spec: ModelSpec,
+  make: () => Recommender,
+): { model: M | PopularityPrior; remote: boolean } {
+  if (prior === null) return { model: inner, remote: false };
+  if (typeof prior === "number") return { model: new PopularityPrior(inner, prior), remote: false };
+  const remote = defaultWorkers() > 1;
+  const elsewhere = remote ? (d: Dataset) => selectPopularityPriorInWorker(spec, d) : undefined;
+  return { model: new PopularityPrior(inner, "auto", make, elsewhere), remote };
+}
+
+/** What a result line reports about the prior: the chosen β's validation table and the scores without it. */
+export async function priorExtras(
+  m: Recommender,
+  train: Csr,
+  test: Csr,
+  log: (s: string) => void,
+): Promise<Record<string, unknown>> {
+  if (!(m instanceof PopularityPrior)) return {};
+  const out: Record<string, unknown> = {};
+  if (m.selection !== null) {
+    out.priorSelection = m.selection.table;
+    log(
+      `popularity prior β = ${m.selection.beta} chosen on validation (${m.selection.table.map((r) => `${r.beta}: ${r.recall.toFixed(4)}`).join(", ")})`,
+    );
+  }
+  const r = await evaluateEmbeddings((m.inner.embeddings as () => Embeddings)(), train, test, { ks: [20] });
+  out.withoutPrior = {
+    "recall@20": r.metrics["recall@20"],
+    "ndcg@20": r.metrics["ndcg@20"],
+    "coverage@20": r.metrics["coverage@20"],
+  };
+  return out;
 }

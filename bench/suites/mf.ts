@@ -33,7 +33,6 @@ import { EmbeddingModel } from "../../src/models/embedding-model.ts";
 import { MfBpr } from "../../src/models/mf-bpr.ts";
 import { MfSoftmax, type MfSoftmaxOptions, mfSoftmaxDefaults } from "../../src/models/mf-softmax.ts";
 import { PopularityPrior } from "../../src/recall/popularity-prior.ts";
-import { selectPopularityPriorInWorker } from "../../src/registry.ts";
 import { bprTables, createBprLayout, WasmBprKernel } from "../../src/train/bpr-wasm.ts";
 import { pairwiseSgdBlocks, pairwiseSgdRange } from "../../src/train/fused-pairwise.ts";
 import { type HogwildKernel, hogwildKernel } from "../../src/train/hogwild.ts";
@@ -41,7 +40,7 @@ import type { EpochInfo } from "../../src/train/recipe.ts";
 import type { Dataset } from "../../src/types.ts";
 import { defaultWorkers } from "../../src/workers.ts";
 import type { BenchContext } from "../types.ts";
-import { arg, cpuSeconds, headlineMetrics, peakRssMB, priorArg } from "../util.ts";
+import { arg, cpuSeconds, headlineMetrics, peakRssMB, priorArg, priorExtras, withPrior } from "../util.ts";
 
 function loadAverage(): string {
   return loadavg()
@@ -235,11 +234,6 @@ async function runSoftmax(
 ): Promise<void> {
   let pairs = 0;
   let seconds = 0;
-  // `--prior auto`: β chosen on a validation slice of the training data (one more fit of the same
-  // recipe on 90% of it, the test split unread) — in a worker thread, side by side with the final
-  // fit, as `createModel(…, { popularityPrior: "auto" })` does; both fits count in the fit's wall
-  // time, and the process CPU below then includes the worker's
-  const remote = prior === "auto" && defaultWorkers() > 1;
   // CPU seconds of training alone (evaluation excluded): on a shared machine, closer than wall
   // time to what a quiet machine would take for this single-threaded path.
   let cpuTrain = 0;
@@ -262,47 +256,22 @@ async function runSoftmax(
       }
     },
   });
-  const m =
-    prior === "auto"
-      ? new PopularityPrior(
-          inner,
-          "auto",
-          () => new MfSoftmax(o),
-          remote
-            ? (d) =>
-                selectPopularityPriorInWorker(
-                  { model: "mf-softmax", options: { ...o } as Record<string, unknown> },
-                  d,
-                )
-            : undefined,
-        )
-      : typeof prior === "number"
-        ? new PopularityPrior(inner, prior)
-        : inner;
+  const { model: m, remote } = withPrior(
+    inner,
+    prior,
+    { model: "mf-softmax", options: { ...o } as Record<string, unknown> },
+    () => new MfSoftmax(o),
+  );
   const fitStart = performance.now();
   const cpuStart = cpuSeconds();
   await m.fit(s.data);
   const fitWallSeconds = Math.round((performance.now() - fitStart) / 1000);
   const fitCpuSeconds = Math.round(cpuSeconds() - cpuStart);
-  let selection: Record<string, unknown> = {};
-  if (m instanceof PopularityPrior && m.selection !== null) {
-    const sel = m.selection;
-    selection = { priorSelection: sel.table, priorSelectionInWorker: remote, fitWallSeconds, fitCpuSeconds };
-    ctx.log(
-      `${name}: popularity prior β = ${sel.beta} chosen on validation (${sel.table.map((r) => `${r.beta}: ${r.recall.toFixed(4)}`).join(", ")}); fit ${fitWallSeconds} s wall, ${fitCpuSeconds} CPU-s`,
-    );
-  }
-  let withoutPrior: Record<string, unknown> = {};
-  if (m instanceof PopularityPrior) {
-    const r = await evaluateEmbeddings(inner.embeddings(), s.train, s.test, { ks: [20] });
-    withoutPrior = {
-      withoutPrior: {
-        "recall@20": r.metrics["recall@20"],
-        "ndcg@20": r.metrics["ndcg@20"],
-        "coverage@20": r.metrics["coverage@20"],
-      },
-    };
-  }
+  const priorInfo = await priorExtras(m, s.train, s.test, (t) => ctx.log(`${name}: ${t}`));
+  const selection =
+    m instanceof PopularityPrior && m.selection !== null
+      ? { priorSelectionInWorker: remote, fitWallSeconds, fitCpuSeconds }
+      : {};
   await report(
     ctx,
     s,
@@ -314,7 +283,7 @@ async function runSoftmax(
       wallWithEvalSeconds: inner.report?.seconds,
       trainCpuSeconds: Math.round(cpuTrain),
       loadAverage: loadAverage(),
-      ...withoutPrior,
+      ...priorInfo,
       ...selection,
     },
   );

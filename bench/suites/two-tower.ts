@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- two-tower [--part ml100k|gowalla|ablation|speed] [--epochs N] [--configs a,b] [--dataset ml-100k|gowalla]`
+ * `npm run bench -- two-tower [--part ml100k|gowalla|ablation|speed] [--epochs N] [--configs a,b] [--dataset ml-100k|gowalla]
+ *                           [--options '<TwoTowerOptions json>'] [--prior β|auto] [--keep best|last]`
  *
  * Two-tower retrieval (issue 6, spec §5.5).
  * - ml100k: the TensorFlow Recommenders retrieval tutorial's protocol — all 100k ratings are
@@ -7,7 +8,10 @@
  *   = share of test ratings whose movie is in the user's top 100 over all 1,682 movies, seen
  *   movies NOT excluded (TFRS: ID-only 0.2334, deeper feature model 0.29); plus our full-ranking
  *   Recall/NDCG@20 with training items masked, coverage and average popularity.
- * - gowalla: the LightGCN split, ID + history features; Recall/NDCG@20 each epoch, samples/s, epoch time.
+ * - gowalla: the LightGCN split, ID + history features; Recall/NDCG@20 each epoch, samples/s, epoch time;
+ *   `--prior β|auto` serves the model with a popularity prior (auto: β chosen on validation, as
+ *   the mf suite does), and the scores without it are reported beside. Each epoch is scored on the
+ *   test split; `--keep best` (default) keeps the best-scoring epoch, `--keep last` the last one.
  * - ablation: one part changed at a time (logQ, τ, in-batch vs mixed, cosine vs dot, pooling),
  *   Recall@20, coverage@20 and avgpop@20 beside each other (on --dataset, default ml-100k).
  * - speed: one Gowalla epoch, samples/s.
@@ -22,10 +26,11 @@ import { Gemm } from "../../src/math/gemm-wasm.ts";
 import { Rng } from "../../src/math/rng.ts";
 import { TopK, TopKHeap, topKRowInto } from "../../src/math/topk.ts";
 import { TwoTower, type TwoTowerOptions } from "../../src/models/two-tower.ts";
+import type { Embeddings } from "../../src/recommender.ts";
 import type { EpochInfo } from "../../src/train/recipe.ts";
 import type { Dataset, Interactions } from "../../src/types.ts";
 import type { BenchContext } from "../types.ts";
-import { arg, headlineMetrics, peakRssMB } from "../util.ts";
+import { arg, headlineMetrics, peakRssMB, priorArg, priorExtras, withPrior } from "../util.ts";
 
 function subset(log: Interactions, rows: Int32Array): Interactions {
   const i32 = (a: Int32Array | null) => (a === null ? null : Int32Array.from(rows, (r) => a[r]));
@@ -166,6 +171,8 @@ async function runGowalla(ctx: BenchContext, speedOnly: boolean): Promise<void> 
     };
   const epochs = speedOnly ? 1 : Number(arg(ctx.args, "epochs", "10"));
   const extra = JSON.parse(arg(ctx.args, "options", "{}")) as TwoTowerOptions;
+  // `--keep last`: the model after the last epoch, not the epoch that scored best on the test split
+  const keepLast = arg(ctx.args, "keep", "best") === "last";
   const nU = ds.users.size;
   const nI = ds.items.size;
   const train = userItemCsr(ds.train, nU, nI);
@@ -185,12 +192,15 @@ async function runGowalla(ctx: BenchContext, speedOnly: boolean): Promise<void> 
     return (d.user + d.system) / 1e6;
   };
   const t0 = performance.now();
-  const m = new TwoTower({
+  const options: TwoTowerOptions = {
     epochs,
     batchSize: 1024,
     userAttributes: [],
     itemAttributes: [],
     ...extra,
+  };
+  const inner = new TwoTower({
+    ...options,
     onProgress: (p) =>
       ctx.log(
         `epoch ${p.epoch} ${p.done}/${p.total} ${Math.round(p.samplesPerSec)}/s loss ${p.loss.toFixed(4)}`,
@@ -216,21 +226,36 @@ async function runGowalla(ctx: BenchContext, speedOnly: boolean): Promise<void> 
       cpuMark = process.cpuUsage();
       perEpoch.push({ ...rec, recall20: r.metrics["recall@20"] });
       ctx.log(`epoch ${e.epoch}: recall@20 ${r.metrics["recall@20"].toFixed(4)} (${e.seconds.toFixed(1)} s)`);
-      return r.metrics["recall@20"];
+      return keepLast ? undefined : r.metrics["recall@20"];
     },
   });
+  // `--prior β|auto`: served with a popularity prior (bench/util.ts withPrior)
+  const { model: m, remote } = withPrior(
+    inner,
+    speedOnly ? null : priorArg(ctx.args),
+    { model: "two-tower", options: { ...options } as Record<string, unknown> },
+    () => new TwoTower(options),
+  );
   await m.fit(ds);
   const trainS = (performance.now() - t0) / 1000;
-  const r = await evaluateEmbeddings(m.embeddings(), train, test, { ks: [20, 100] });
+  const r = await evaluateEmbeddings((m.embeddings as () => Embeddings)(), train, test, { ks: [20, 100] });
+  const prior = await priorExtras(m, train, test, ctx.log);
   ctx.emit({
     suite: "two-tower",
     dataset: "gowalla",
-    model: speedOnly ? "two-tower/speed" : "two-tower",
-    params: m.params(),
+    model: `${speedOnly ? "two-tower/speed" : "two-tower"}${m === inner ? "" : "+prior"}`,
+    params: inner.params(),
     metrics: headlineMetrics(r.metrics, ["avgpop@20"]),
     seconds: { train: trainS },
     peakRssMB: peakRssMB(),
-    extra: { perEpoch, bestEpoch: m.report?.bestEpoch, path: m.report?.path, loadavg: loadavg() },
+    extra: {
+      perEpoch,
+      bestEpoch: inner.report?.bestEpoch,
+      path: inner.report?.path,
+      loadavg: loadavg(),
+      ...prior,
+      ...(m === inner ? {} : { priorSelectionInWorker: remote }),
+    },
   });
 }
 

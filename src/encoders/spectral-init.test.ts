@@ -94,3 +94,32 @@ test('MfSoftmax start: "spectral" begins at the spectral rows (lr 1e-12 keeps th
     /mf-softmax: start must be "random" or "spectral", got "svd"/,
   );
 });
+
+test("spectralStart history rows: d_i^-1/2 v_i under one shared scale, so a pooled history points along the user row", () => {
+  const start = encoders.spectralStart({ scale: 0.1, iterations: 80, sides: ["query", "history"] });
+  const hist = encoders.idTable({ dim: DIM, start: start.history });
+  hist.prepare(encoderContext(N_ITEMS, data));
+  const users = encoders.idTable({ dim: DIM, start: start.query });
+  users.prepare(encoderContext(N_USERS, data));
+  const { di, v } = referenceItemRows();
+  // every row is the reference row times one common factor
+  const ratio: number[] = [];
+  for (let i = 0; i < N_ITEMS; i++)
+    for (let c = 0; c < DIM; c++) {
+      const want = v[i * N_ITEMS + c] / Math.sqrt(di[i]);
+      if (Math.abs(want) > 1e-3) ratio.push(Math.abs(hist.table[i * DIM + c] / want));
+    }
+  for (const r of ratio) assert.ok(Math.abs(r - ratio[0]) < 1e-3 * ratio[0], `ratio ${r} vs ${ratio[0]}`);
+  let mean = 0;
+  for (let i = 0; i < N_ITEMS; i++) mean += Math.hypot(...hist.table.subarray(i * DIM, (i + 1) * DIM));
+  assert.ok(Math.abs(mean / N_ITEMS - 0.1 * Math.sqrt(DIM)) < 1e-5);
+  // the mean of a user's history rows is parallel to her user row
+  for (let u = 0; u < N_USERS - 1; u++) {
+    const pooled = new Float64Array(DIM);
+    for (let e = 0; e < base.length; e++)
+      if (base.users[e] === u) for (let c = 0; c < DIM; c++) pooled[c] += hist.table[base.items[e] * DIM + c];
+    const row = users.table.subarray(u * DIM, (u + 1) * DIM);
+    const cos = cosines([pooled, row])[1];
+    assert.ok(cos > 1 - 1e-5, `user ${u}: cos ${cos}`);
+  }
+});

@@ -8,7 +8,12 @@
  * Every row is rescaled to the random start's expected norm, scale·√dim: a cosine model sees only
  * directions, and a row's step shrinks as 1/‖row‖, so the learning rate tuned from a random start
  * keeps its meaning. Rows without interactions keep their random start. The eigenvectors are
- * computed once per fit and shared by the two tables.
+ * computed once per fit and shared by the tables.
+ *
+ * A third table serves a tower that pools a user's history (encoders/tower.ts): item i's history
+ * row is d_i^-1/2 v_i, so that the pooled history points where the user row does. Its rows share
+ * one scale (mean norm scale·√dim) instead of each being rescaled, which would change that
+ * direction.
  */
 import { lowPassBasis, lowPassFactors, normalizedRatingsOf } from "../graph/spectral.ts";
 import type { Dataset } from "../types.ts";
@@ -24,12 +29,27 @@ export interface SpectralStartOptions {
   readonly iterations?: number;
   /** Eigensolver seed. Default 1. */
   readonly seed?: number;
+  /**
+   * Item rows share one scale instead of each being rescaled, so they keep d_i^1/2 — the
+   * popularity a dot-product model reads from item norms (a cosine model ignores it). Default false.
+   */
+  readonly itemNorms?: boolean;
+  /** The tables that will read this start (the shared computation is dropped once all have). Default query and item. */
+  readonly sides?: readonly SpectralSide[];
 }
 
-/** Spectral starts for the query (user) and item tables of one model. */
-export function spectralStart(o: SpectralStartOptions = {}): { query: TableStart; item: TableStart } {
-  let cached: { data: Dataset; dim: number; k: number; users: Float32Array; items: Float32Array } | null =
-    null;
+export type SpectralSide = "query" | "item" | "history";
+
+/** Spectral starts for the query (user), item and history tables of one model. */
+export function spectralStart(o: SpectralStartOptions = {}): Record<SpectralSide, TableStart> {
+  let cached: {
+    data: Dataset;
+    dim: number;
+    k: number;
+    query: Float32Array;
+    item: Float32Array;
+    history: Float32Array;
+  } | null = null;
   const rows = (data: Dataset, dim: number) => {
     if (cached === null || cached.data !== data || cached.dim !== dim) {
       const nU = data.users.size;
@@ -44,37 +64,52 @@ export function spectralStart(o: SpectralStartOptions = {}): { query: TableStart
           const i = g.r.indices[e] * k;
           for (let j = 0; j < k; j++) users[u * k + j] += query[i + j];
         }
-      cached = { data, dim, k, users, items: item };
+      cached = { data, dim, k, query: users, item, history: query };
     }
     return cached;
   };
   const norm = o.scale ?? 0.1;
-  /** Rows of `src` (k wide) into the table (dim wide, dim ≥ k; the rest 0), rescaled. */
-  const into = (src: Float32Array, k: number, table: Float32Array, dim: number) => {
+  /**
+   * Rows of `src` (k wide) into the table (dim wide, dim ≥ k; the rest 0), each rescaled to the
+   * target norm, or (`shared`) all by one factor that gives the non-empty rows that mean norm.
+   */
+  const into = (src: Float32Array, k: number, table: Float32Array, dim: number, shared: boolean) => {
     const target = norm * Math.sqrt(dim);
     const n = Math.min(src.length / k, table.length / dim);
+    const lens = new Float64Array(n);
+    let sum = 0;
+    let m = 0;
     for (let r = 0; r < n; r++) {
       let s = 0;
       for (let j = 0; j < k; j++) s += src[r * k + j] ** 2;
-      if (!(s > 0)) continue; // no interactions: keep the random row
-      const f = target / Math.sqrt(s);
+      lens[r] = Math.sqrt(s);
+      if (s > 0) {
+        sum += lens[r];
+        m++;
+      }
+    }
+    for (let r = 0; r < n; r++) {
+      if (!(lens[r] > 0)) continue; // no interactions: keep the random row
+      const f = target / (shared ? sum / m : lens[r]);
       for (let j = 0; j < dim; j++) table[r * dim + j] = j < k ? f * src[r * k + j] : 0;
     }
   };
-  // Both tables read one computation; once both have, it is dropped (the model would otherwise
-  // hold two dense tables' worth of start rows for its lifetime).
-  const served = new Set<"users" | "items">();
-  const take = (side: "users" | "items", ctx: EncoderContext, table: Float32Array, dim: number) => {
+  // The tables read one computation; once all have, it is dropped (the model would otherwise
+  // hold dense tables' worth of start rows for its lifetime).
+  const sides = new Set<SpectralSide>(o.sides ?? ["query", "item"]);
+  const served = new Set<SpectralSide>();
+  const take = (side: SpectralSide, ctx: EncoderContext, table: Float32Array, dim: number) => {
     const c = rows(ctx.data, dim);
-    into(c[side], c.k, table, dim);
+    into(c[side], c.k, table, dim, side === "history" || (side === "item" && o.itemNorms === true));
     served.add(side);
-    if (served.size === 2) {
+    if ([...sides].every((s) => served.has(s))) {
       cached = null;
       served.clear();
     }
   };
   return {
-    query: (ctx, table, dim) => take("users", ctx, table, dim),
-    item: (ctx, table, dim) => take("items", ctx, table, dim),
+    query: (ctx, table, dim) => take("query", ctx, table, dim),
+    item: (ctx, table, dim) => take("item", ctx, table, dim),
+    history: (ctx, table, dim) => take("history", ctx, table, dim),
   };
 }

@@ -4,6 +4,7 @@ import { synthesize } from "../data/synthetic.ts";
 import { Rng } from "../math/rng.ts";
 import { encoderContext } from "./contract.ts";
 import { Mlp } from "./dense.ts";
+import type { TableStart } from "./spectral-init.ts";
 import { historyCsr, type TowerOptions, tower } from "./tower.ts";
 import type { SparseOptimizer } from "./types.ts";
 
@@ -157,4 +158,36 @@ test("tower: a row's target is dropped from its history in training, kept when s
   // exportAll = forwardInto (serving mode)
   const all = enc.exportAll();
   for (let j = 0; j < 3; j++) assert.ok(Math.abs(all[u * 3 + j] - served[j]) < 1e-6);
+});
+
+test("tower start: started id and history rows, and an output layer that sums the blocks", () => {
+  const nRows = data.users.size;
+  const fill =
+    (v: number): TableStart =>
+    (_ctx, table, dim) => {
+      for (let r = 0; r < table.length / dim; r++)
+        for (let j = 0; j < dim; j++) table[r * dim + j] = v * (r + 1) + j;
+    };
+  const enc = tower({
+    embDim: 3,
+    dim: 3,
+    layers: [],
+    attributes: [],
+    start: { id: fill(10), history: fill(0.5) },
+  });
+  enc.prepare(encoderContext(nRows, data, { optimizer: unit }));
+  const hist = historyCsr(data, nRows);
+  const u = 4;
+  const items = Array.from(hist.indices.subarray(hist.offsets[u], hist.offsets[u + 1])).slice(-50);
+  const out = new Float32Array(3);
+  enc.forwardInto(Int32Array.of(u), 1, out);
+  for (let j = 0; j < 3; j++) {
+    const pooled = items.reduce((s, i) => s + 0.5 * (i + 1) + j, 0) / items.length;
+    assert.ok(Math.abs(out[j] - (10 * (u + 1) + j + pooled)) < 1e-3, `coordinate ${j}: ${out[j]}`);
+  }
+  assert.throws(
+    () => tower({ embDim: 3, dim: 3, layers: [4], start: {} }),
+    /encoders.tower: a start needs layers \[\] and embDim = dim/,
+  );
+  assert.throws(() => tower({ embDim: 4, dim: 3, layers: [], start: {} }), /embDim = dim/);
 });

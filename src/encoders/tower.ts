@@ -22,6 +22,7 @@ import type { Rng } from "../math/rng.ts";
 import type { Dataset } from "../types.ts";
 import { type Activation, checkActivation, Mlp } from "./dense.ts";
 import { RowGrads } from "./row-grads.ts";
+import type { TableStart } from "./spectral-init.ts";
 import type { EncoderContext, RowUpdater, SparseOptimizer, TowerEncoder } from "./types.ts";
 
 export interface TowerHistoryOptions {
@@ -54,6 +55,18 @@ export interface TowerOptions {
   readonly idDropout?: number | undefined;
   /** N(0, s²) initial embeddings. Default 0.05. */
   readonly initScale?: number | undefined;
+  /**
+   * Rows written over the random start (e.g. `spectralStart`, spectral-init.ts). Needs a linear
+   * tower (`layers: []`) with `embDim` = `dim`: its output layer then starts as the sum of the
+   * blocks, so the tower's first vectors are the started rows (pooled), not a random mix of them.
+   */
+  readonly start?: TowerStart | undefined;
+}
+
+/** Start hooks for the tower's id rows (nRows × embDim) and history item rows (nItems × embDim). */
+export interface TowerStart {
+  readonly id?: TableStart | undefined;
+  readonly history?: TableStart | undefined;
 }
 
 /** One entity's raw features, for online vectors of entities unseen in training. */
@@ -147,6 +160,12 @@ export class Tower implements TowerEncoder {
         () => `encoders.tower: history.maxLen must be an integer ≥ 1, got ${this.hist?.maxLen}`,
       );
     }
+    if (o.start !== undefined)
+      assert(
+        this.layers.length === 0 && this.embDim === this.dim,
+        () =>
+          `encoders.tower: a start needs layers [] and embDim = dim (got layers [${this.layers}], embDim ${this.embDim}, dim ${this.dim})`,
+      );
     this.idDropout = o.idDropout ?? 0;
     assert(
       this.idDropout >= 0 && this.idDropout < 1,
@@ -195,6 +214,21 @@ export class Tower implements TowerEncoder {
     }
     if (this.hist !== null) this.histCsr = ctx.bags ?? historyCsr(data, ctx.nRows);
     this.build({ nRows: ctx.nRows, nItems: data.items.size, fields }, ctx.optimizer, ctx.rng);
+    if (this.o.start !== undefined) this.applyStart(this.o.start, ctx);
+  }
+
+  /** Started rows into the id/history blocks; the output layer becomes the block sum. */
+  private applyStart(st: TowerStart, ctx: EncoderContext): void {
+    const e = this.embDim;
+    const { nRows, nItems } = this.shape;
+    if (this.useId && st.id !== undefined) st.id(ctx, this.emb.subarray(0, nRows * e), e);
+    if (this.hist !== null && st.history !== undefined)
+      st.history(ctx, this.emb.subarray(this.histOff * e, (this.histOff + nItems) * e), e);
+    const [W, b] = (this.mlp as Mlp).parameters();
+    const inW = this.nBlocks() * e;
+    W.fill(0);
+    b.fill(0);
+    for (let blk = 0; blk < this.nBlocks(); blk++) for (let j = 0; j < e; j++) W[j * inW + blk * e + j] = 1;
   }
 
   /** Allocates parameters for `shape`, initialises them from rng and binds the optimizer. */

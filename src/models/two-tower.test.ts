@@ -8,6 +8,10 @@ import { interactions } from "../data/interactions.ts";
 import { userItemCsr } from "../data/matrix.ts";
 import { splitRandom, withSplit } from "../data/split.ts";
 import { synthesize } from "../data/synthetic.ts";
+import { encoderContext } from "../encoders/contract.ts";
+import { idTable } from "../encoders/id-table.ts";
+import { spectralStart } from "../encoders/spectral-init.ts";
+import { historyCsr } from "../encoders/tower.ts";
 import type { Encoder, EncoderContext } from "../encoders/types.ts";
 import { evaluate } from "../eval/evaluate.ts";
 import * as losses from "../losses/index.ts";
@@ -534,4 +538,58 @@ test("two-tower: loss ccl (SimpleX's cosine contrastive loss) trains the towers;
   const before = await recallOf(1);
   const after = await recallOf(8);
   assert.ok(after > before + 0.02, `recall@10 after 8 epochs ${after} vs 1 epoch ${before}`);
+});
+
+test('two-tower start "spectral": the towers begin at the spectral rows; save/load; refused outside u2i linear towers', async () => {
+  const o = { dim: 6, embDim: 6, layers: [], userAttributes: [], itemAttributes: [], batchSize: 64 } as const;
+  const m = new TwoTower({ ...o, start: "spectral", epochs: 1, lr: 1e-12 });
+  await m.fit({ ...data, test: null });
+  // the same rows, read through the encoders the model uses
+  const s = spectralStart({ scale: 0.05, sides: ["query", "item", "history"] });
+  const ctx = (nRows: number) => encoderContext(nRows, data);
+  const items = idTable({ dim: 6, start: s.item });
+  items.prepare(ctx(data.items.size));
+  const users = idTable({ dim: 6, start: s.query });
+  users.prepare(ctx(data.users.size));
+  const hist = idTable({ dim: 6, start: s.history });
+  hist.prepare(ctx(data.items.size));
+  const e = m.embeddings();
+  const cos = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+    let d = 0;
+    let na = 0;
+    let nb = 0;
+    for (let j = 0; j < a.length; j++) {
+      d += a[j] * b[j];
+      na += a[j] ** 2;
+      nb += b[j] ** 2;
+    }
+    return d / Math.sqrt(na * nb);
+  };
+  for (let i = 0; i < data.items.size; i++)
+    assert.ok(cos(e.items.subarray(i * 6, i * 6 + 6), items.table.subarray(i * 6, i * 6 + 6)) > 1 - 1e-5);
+  const h = historyCsr(data, data.users.size);
+  for (const u of [0, 7, 21]) {
+    const want = Float64Array.from(users.table.subarray(u * 6, u * 6 + 6));
+    const its = Array.from(h.indices.subarray(h.offsets[u], h.offsets[u + 1])).slice(-50);
+    for (const i of its) for (let j = 0; j < 6; j++) want[j] += hist.table[i * 6 + j] / its.length;
+    assert.ok(cos(e.users.subarray(u * 6, u * 6 + 6), want) > 1 - 1e-5, `user ${u}`);
+  }
+  const dir = await mkdtemp(join(tmpdir(), "rk-two-tower-"));
+  try {
+    await m.save(dir);
+    const l = await TwoTower.load(dir);
+    assert.deepEqual(l.embeddings().items, e.items);
+    assert.deepEqual(l.userVector({ history: [1, 2] }), m.userVector({ history: [1, 2] }));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  assert.throws(
+    () => twoTowerRecipe({ ...o, start: "spectral", scenario: "i2i" }, data),
+    /needs the u2i scenario/,
+  );
+  assert.throws(
+    () => twoTowerRecipe({ ...o, start: "svd" as "spectral" }),
+    /start must be "random" or "spectral"/,
+  );
+  assert.throws(() => twoTowerRecipe({ start: "spectral" }), /a start needs layers \[\] and embDim = dim/);
 });

@@ -19,7 +19,15 @@
 
 import { userItemCsr } from "../data/matrix.ts";
 import type { Activation } from "../encoders/dense.ts";
-import { historyCsr, Tower, type TowerOptions, type TowerShape, tower } from "../encoders/tower.ts";
+import { type SpectralSide, spectralStart } from "../encoders/spectral-init.ts";
+import {
+  historyCsr,
+  Tower,
+  type TowerOptions,
+  type TowerShape,
+  type TowerStart,
+  tower,
+} from "../encoders/tower.ts";
 import { assert } from "../errors.ts";
 import { readArtifact, writeArtifact } from "../io/artifact.ts";
 import * as losses from "../losses/index.ts";
@@ -98,6 +106,13 @@ export interface TwoTowerOptions extends TrainOptions {
   /** Adam learning rate (default 0.003) and L2. */
   readonly lr?: number;
   readonly l2?: number;
+  /**
+   * "random" (default) or "spectral" (u2i, linear towers with embDim = dim): the user-id, history
+   * and item-id rows start at the graph's low-pass factorisation (encoders/spectral-init.ts) and
+   * each tower's output layer at the sum of its blocks, so training starts from GF-CF's ideal
+   * low-pass scores instead of noise.
+   */
+  readonly start?: "random" | "spectral";
   /** u2u: similar users whose items `recommend` scores (U2U2I). Default 50. */
   readonly neighbors?: number;
   /** Optional hard negatives (library only): per-row easy uniform negatives + this source at 100:1. */
@@ -134,15 +149,17 @@ export const TWO_TOWER_MODEL_OPTIONS = [
   "lr",
   "l2",
   "neighbors",
+  "start",
 ] as const;
 
-function towerOptions(o: TwoTowerOptions, which: "query" | "item"): TowerOptions {
+function towerOptions(o: TwoTowerOptions, which: "query" | "item", start?: TowerStart): TowerOptions {
   const sc = o.scenario ?? "u2i";
   const common = {
     dim: o.dim ?? 64,
     embDim: o.embDim ?? 32,
     layers: o.layers ?? [128],
     activation: o.activation,
+    start,
   };
   if (sc === "u2u")
     return { ...common, side: "user", id: false, attributes: [], history: { maxLen: o.maxHistory ?? 1000 } };
@@ -227,6 +244,29 @@ export function twoTowerRecipe(o: TwoTowerOptions, data?: Dataset): Recipe {
             ...hits,
           ],
         });
+  const st = o.start ?? "random";
+  assert(
+    st === "random" || st === "spectral",
+    () => `two-tower: start must be "random" or "spectral", got "${st}"`,
+  );
+  assert(
+    st === "random" || sc === "u2i",
+    () => `two-tower: start "spectral" needs the u2i scenario (its rows are user and item factors)`,
+  );
+  let starts: { query?: TowerStart; item?: TowerStart } = {};
+  if (st === "spectral") {
+    const userId = o.userId ?? true;
+    const history = (o.pooling ?? "mean") !== "none";
+    const sides: SpectralSide[] = ["item"];
+    if (userId) sides.push("query");
+    if (history) sides.push("history");
+    // scale: the tower's random start, N(0, 0.05²); a dot model keeps the items' d_i^1/2 norms
+    const s = spectralStart({ sides, scale: 0.05, itemNorms: o.score === "dot" });
+    starts = {
+      query: { id: userId ? s.query : undefined, history: history ? s.history : undefined },
+      item: { id: s.item },
+    };
+  }
   let pos: PositiveSource;
   if (sc === "u2i") pos = positives.userItem();
   else if (sc === "u2u") pos = positives.userSplit();
@@ -237,8 +277,8 @@ export function twoTowerRecipe(o: TwoTowerOptions, data?: Dataset): Recipe {
   return {
     positives: pos,
     negatives: sampler,
-    query: tower(towerOptions(o, "query")),
-    item: tower(towerOptions(o, "item")),
+    query: tower(towerOptions(o, "query", starts.query)),
+    item: tower(towerOptions(o, "item", starts.item)),
     loss,
     score: o.score ?? "cosine",
   };
