@@ -93,6 +93,13 @@ checkGradient("user, history only (no id, no attributes), 2 hidden layers", {
   layers: [5, 4],
 });
 checkGradient("item, id + attributes", { side: "item" });
+checkGradient("user, no dense layer (the sum of the blocks)", {
+  layers: [],
+  embDim: 3,
+  dim: 3,
+  outputLayer: false,
+});
+checkGradient("user, frozen mean history", { history: { frozen: true } });
 
 test("mlp: relu layers, dX and dW against central differences", () => {
   const rng = new Rng(2);
@@ -190,4 +197,50 @@ test("tower start: started id and history rows, and an output layer that sums th
     /encoders.tower: a start needs layers \[\] and embDim = dim/,
   );
   assert.throws(() => tower({ embDim: 4, dim: 3, layers: [], start: {} }), /embDim = dim/);
+});
+
+test("tower frozen history: the same pooled means from window sums (targets removed and refilled); history rows never move", () => {
+  const nRows = data.users.size;
+  const o: TowerOptions = { embDim: 4, dim: 3, layers: [5], attributes: [] };
+  const live = tower({ ...o, history: { maxLen: 3 } });
+  const frozen = tower({ ...o, history: { maxLen: 3, frozen: true } });
+  live.prepare(encoderContext(nRows, data, { optimizer: unit }));
+  frozen.prepare(encoderContext(nRows, data, { optimizer: unit }));
+  const hist = historyCsr(data, nRows);
+  // rows whose target is in the last-3 window (refilled from older items), older, or absent
+  const ids: number[] = [];
+  const targets: number[] = [];
+  for (let u = 0; u < nRows && ids.length < 12; u++) {
+    const its = hist.indices.subarray(hist.offsets[u], hist.offsets[u + 1]);
+    if (its.length < 5) continue;
+    ids.push(u, u, u);
+    targets.push(its[its.length - 1], its[0], 10_000);
+  }
+  const n = ids.length;
+  for (const t of [live, frozen]) {
+    t.setTraining(true);
+    t.setTargets(Int32Array.from(targets));
+  }
+  const a = new Float32Array(n * 3);
+  const b = new Float32Array(n * 3);
+  live.forwardInto(Int32Array.from(ids), n, a);
+  frozen.forwardInto(Int32Array.from(ids), n, b);
+  for (let k = 0; k < a.length; k++)
+    assert.ok(Math.abs(a[k] - b[k]) < 1e-5, `value ${k}: ${a[k]} vs ${b[k]}`);
+  // serving mode (no targets) too
+  for (const t of [live, frozen]) t.setTraining(false);
+  live.forwardInto(Int32Array.from(ids), n, a);
+  frozen.forwardInto(Int32Array.from(ids), n, b);
+  for (let k = 0; k < a.length; k++) assert.ok(Math.abs(a[k] - b[k]) < 1e-5);
+  // a backward step moves the id rows and the MLP, never a history row
+  const [E] = frozen.parameters();
+  const before = E.slice();
+  frozen.backward(Int32Array.from(ids), n, new Float32Array(n * 3).fill(1));
+  const histFrom = nRows * 4;
+  for (let k = histFrom; k < E.length; k++) assert.equal(E[k], before[k]);
+  assert.ok(E.subarray(0, histFrom).some((v, k) => v !== before[k]));
+  assert.throws(
+    () => tower({ history: { pooling: "attention", frozen: true } }),
+    /a frozen history needs mean pooling/,
+  );
 });

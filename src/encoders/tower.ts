@@ -32,6 +32,13 @@ export interface TowerHistoryOptions {
   readonly query?: "profile" | "last" | undefined;
   /** Most recent items kept. Default 50. */
   readonly maxLen?: number | undefined;
+  /**
+   * The history item rows keep their start (pretrained item features, e.g. the spectral start):
+   * no gradient reaches them. Mean pooling only; a training row's pooled mean then costs O(embDim)
+   * from per-entity window sums instead of O(items · embDim), and no history row is updated —
+   * at dim 256 on Gowalla those were most of an epoch. Default false.
+   */
+  readonly frozen?: boolean | undefined;
 }
 
 export interface TowerOptions {
@@ -43,6 +50,12 @@ export interface TowerOptions {
   readonly embDim?: number | undefined;
   /** Hidden layer widths (the output layer `dim` is added). Default [128]. */
   readonly layers?: readonly number[] | undefined;
+  /**
+   * false: no dense layer at all — the vector is the sum of the embedding blocks (needs layers []
+   * and embDim = dim; the MF/SimpleX-style tower whose only parameters are embedding rows, and
+   * whose batch costs no dense products). Default true.
+   */
+  readonly outputLayer?: boolean | undefined;
   /** Hidden activation. Default "relu". */
   readonly activation?: Activation | undefined;
   /** Embed the entity's id. Default true. */
@@ -90,6 +103,7 @@ interface HistoryConf {
   pooling: "mean" | "attention";
   query: "profile" | "last";
   maxLen: number;
+  frozen: boolean;
 }
 
 interface RowsCsr {
@@ -111,7 +125,10 @@ export class Tower implements TowerEncoder {
   private readonly idDropout: number;
   private shapeV: TowerShape | null = null;
   private emb = new Float32Array(0);
+  /** The dense layers (null: `outputLayer: false`, the vector is the sum of the blocks). */
   private mlp: Mlp | null = null;
+  private readonly dense: boolean;
+  private dX = new Float32Array(0);
   private grads: RowGrads | null = null;
   private updater: RowUpdater | null = null;
   private rng: Rng | null = null;
@@ -120,11 +137,19 @@ export class Tower implements TowerEncoder {
   private histCsr: Csr | null = null;
   private fieldOff: number[] = [];
   private histOff = 0;
+  /** Frozen history: each entity's sum of its last maxLen history rows (nRows × embDim). */
+  private windowSums: Float32Array | null = null;
   private targets: Int32Array | null = null;
   private training = false;
   // cached batch
   private x = new Float32Array(0);
-  private inp: { n: number; id: Int32Array; fields: RowsCsr[]; hist: RowsCsr } | null = null;
+  private inp: {
+    n: number;
+    id: Int32Array;
+    fields: RowsCsr[];
+    hist: RowsCsr;
+    rows?: Int32Array | null;
+  } | null = null;
   private att = new Float32Array(0);
   private qv = new Float32Array(0);
 
@@ -145,7 +170,12 @@ export class Tower implements TowerEncoder {
     this.hist =
       h === false
         ? null
-        : { pooling: h.pooling ?? "mean", query: h.query ?? "profile", maxLen: h.maxLen ?? 50 };
+        : {
+            pooling: h.pooling ?? "mean",
+            query: h.query ?? "profile",
+            maxLen: h.maxLen ?? 50,
+            frozen: h.frozen ?? false,
+          };
     if (this.hist !== null) {
       assert(
         this.hist.pooling === "mean" || this.hist.pooling === "attention",
@@ -159,12 +189,17 @@ export class Tower implements TowerEncoder {
         Number.isInteger(this.hist.maxLen) && this.hist.maxLen >= 1,
         () => `encoders.tower: history.maxLen must be an integer ≥ 1, got ${this.hist?.maxLen}`,
       );
+      assert(
+        !this.hist.frozen || this.hist.pooling === "mean",
+        () => `encoders.tower: a frozen history needs mean pooling`,
+      );
     }
-    if (o.start !== undefined)
+    this.dense = o.outputLayer ?? true;
+    if (o.start !== undefined || !this.dense)
       assert(
         this.layers.length === 0 && this.embDim === this.dim,
         () =>
-          `encoders.tower: a start needs layers [] and embDim = dim (got layers [${this.layers}], embDim ${this.embDim}, dim ${this.dim})`,
+          `encoders.tower: ${this.dense ? "a start" : "outputLayer false"} needs layers [] and embDim = dim (got layers [${this.layers}], embDim ${this.embDim}, dim ${this.dim})`,
       );
     this.idDropout = o.idDropout ?? 0;
     assert(
@@ -175,7 +210,8 @@ export class Tower implements TowerEncoder {
       this.hist === null
         ? ""
         : `, hist:${this.hist.pooling}${this.hist.pooling === "attention" ? `(${this.hist.query})` : ""}`;
-    this.name = `tower(${this.side}${this.useId ? ", id" : ""}${pool}, ${[this.embDim, ...this.layers, this.dim].join("→")})`;
+    const widths = this.dense ? [this.embDim, ...this.layers, this.dim].join("→") : `Σ blocks ${this.dim}`;
+    this.name = `tower(${this.side}${this.useId ? ", id" : ""}${pool}, ${widths})`;
   }
 
   /** Shapes once prepared (or restored). */
@@ -215,6 +251,23 @@ export class Tower implements TowerEncoder {
     if (this.hist !== null) this.histCsr = ctx.bags ?? historyCsr(data, ctx.nRows);
     this.build({ nRows: ctx.nRows, nItems: data.items.size, fields }, ctx.optimizer, ctx.rng);
     if (this.o.start !== undefined) this.applyStart(this.o.start, ctx);
+    if (this.hist?.frozen === true) this.windowSums = this.sumWindows(this.histCsr as Csr);
+  }
+
+  /** Per entity: the sum of the (frozen) rows of its last maxLen history items. */
+  private sumWindows(h: Csr): Float32Array {
+    const e = this.embDim;
+    const E = this.emb;
+    const out = new Float32Array(h.nRows * e);
+    const maxLen = (this.hist as HistoryConf).maxLen;
+    for (let r = 0; r < h.nRows; r++) {
+      const b = h.offsets[r + 1];
+      for (let p = Math.max(h.offsets[r], b - maxLen); p < b; p++) {
+        const o = (this.histOff + h.indices[p]) * e;
+        for (let j = 0; j < e; j++) out[r * e + j] += E[o + j];
+      }
+    }
+    return out;
   }
 
   /** Started rows into the id/history blocks; the output layer becomes the block sum. */
@@ -224,7 +277,8 @@ export class Tower implements TowerEncoder {
     if (this.useId && st.id !== undefined) st.id(ctx, this.emb.subarray(0, nRows * e), e);
     if (this.hist !== null && st.history !== undefined)
       st.history(ctx, this.emb.subarray(this.histOff * e, (this.histOff + nItems) * e), e);
-    const [W, b] = (this.mlp as Mlp).parameters();
+    if (this.mlp === null) return;
+    const [W, b] = this.mlp.parameters();
     const inW = this.nBlocks() * e;
     W.fill(0);
     b.fill(0);
@@ -249,12 +303,12 @@ export class Tower implements TowerEncoder {
     this.emb = new Float32Array(rows * e);
     const s = this.o.initScale ?? 0.05;
     for (let k = 0; k < this.emb.length; k++) this.emb[k] = s * rng.normal();
-    this.mlp = new Mlp(blocks * e, [...this.layers, this.dim], this.o.activation ?? "relu");
-    this.mlp.init(rng);
+    this.mlp = this.dense ? new Mlp(blocks * e, [...this.layers, this.dim], this.o.activation ?? "relu") : null;
+    this.mlp?.init(rng);
     this.grads = new RowGrads(Math.max(1, rows), e);
     if (opt !== null) {
       this.updater = opt.bind(this.emb, rows, e, false);
-      this.mlp.bind(opt);
+      this.mlp?.bind(opt);
     }
   }
 
@@ -371,7 +425,7 @@ export class Tower implements TowerEncoder {
     const hOff = new Int32Array(n + 1);
     let hIdx = new Int32Array(0);
     const h = this.histCsr;
-    if (this.hist !== null && h !== null) {
+    if (this.hist !== null && h !== null && this.windowSums === null) {
       const maxLen = this.hist.maxLen;
       hIdx = new Int32Array(n * maxLen);
       let len = 0;
@@ -398,11 +452,13 @@ export class Tower implements TowerEncoder {
       }
       hIdx = hIdx.subarray(0, len);
     }
-    return { n, id, fields, hist: { off: hOff, idx: hIdx } };
+    return { n, id, fields, hist: { off: hOff, idx: hIdx }, rows: this.windowSums === null ? null : ids };
   }
 
-  private run(inp: { n: number; id: Int32Array; fields: RowsCsr[]; hist: RowsCsr }, out: Float32Array): void {
-    const mlp = this.mlp as Mlp;
+  private run(
+    inp: { n: number; id: Int32Array; fields: RowsCsr[]; hist: RowsCsr; rows?: Int32Array | null },
+    out: Float32Array,
+  ): void {
     const { n } = inp;
     const e = this.embDim;
     const W = this.nBlocks() * e;
@@ -430,10 +486,22 @@ export class Tower implements TowerEncoder {
         b += e;
       }
     }
-    if (this.hist !== null) this.poolHistory(inp, x, W);
+    if (this.hist !== null) {
+      if (inp.rows !== undefined && inp.rows !== null) this.poolFrozen(inp.rows, inp.n, x, W);
+      else this.poolHistory(inp, x, W);
+    }
     this.inp = inp;
-    const y = mlp.forward(x, n);
-    out.set(y.subarray(0, n * this.dim));
+    if (this.mlp !== null) {
+      out.set(this.mlp.forward(x, n).subarray(0, n * this.dim));
+      return;
+    }
+    const nb = this.nBlocks();
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < e; j++) {
+        let v = 0;
+        for (let k = 0; k < nb; k++) v += x[i * W + k * e + j];
+        out[i * e + j] = v;
+      }
   }
 
   /** Profile query of row i: the id block plus the attribute blocks (written into q at qo). */
@@ -442,6 +510,46 @@ export class Tower implements TowerEncoder {
     const nb = (this.useId ? 1 : 0) + this.fieldOff.length;
     q.fill(0, qo, qo + e);
     for (let k = 0; k < nb; k++) for (let j = 0; j < e; j++) q[qo + j] += x[i * W + k * e + j];
+  }
+
+  /**
+   * Mean pooling of frozen rows from the window sums: the same kept set as `inputsOf` (the newest
+   * maxLen items other than the row's training target), as the window sum minus the target's
+   * occurrences plus as many older items in their place — O(embDim) unless the target is there.
+   */
+  private poolFrozen(ids: Int32Array, n: number, x: Float32Array, W: number): void {
+    const e = this.embDim;
+    const E = this.emb;
+    const S = this.windowSums as Float32Array;
+    const h = this.histCsr as Csr;
+    const maxLen = (this.hist as HistoryConf).maxLen;
+    const tg = this.training ? this.targets : null;
+    const b0 = W - e;
+    for (let i = 0; i < n; i++) {
+      const r = ids[i];
+      const a = h.offsets[r];
+      const b = h.offsets[r + 1];
+      const w0 = Math.max(a, b - maxLen);
+      const t = tg === null ? -1 : tg[i];
+      let hits = 0;
+      if (t >= 0) for (let p = w0; p < b; p++) if (h.indices[p] === t) hits++;
+      let count = b - w0 - hits;
+      const xo = i * W + b0;
+      for (let j = 0; j < e; j++) x[xo + j] = S[r * e + j];
+      if (hits > 0) {
+        const ot = (this.histOff + t) * e;
+        for (let j = 0; j < e; j++) x[xo + j] -= hits * E[ot + j];
+        for (let p = w0 - 1, need = hits; p >= a && need > 0; p--) {
+          if (h.indices[p] === t) continue;
+          const o = (this.histOff + h.indices[p]) * e;
+          for (let j = 0; j < e; j++) x[xo + j] += E[o + j];
+          need--;
+          count++;
+        }
+      }
+      const inv = count > 0 ? 1 / count : 0;
+      for (let j = 0; j < e; j++) x[xo + j] *= inv;
+    }
   }
 
   private poolHistory(inp: { n: number; hist: RowsCsr }, x: Float32Array, W: number): void {
@@ -506,7 +614,17 @@ export class Tower implements TowerEncoder {
       inp !== null && inp.n === n,
       () => "encoders.tower: backward must follow forwardInto of the same batch",
     );
-    const dX = (this.mlp as Mlp).backward(dOut, this.updater !== null);
+    let dX: Float32Array;
+    if (this.mlp !== null) dX = this.mlp.backward(dOut, this.updater !== null);
+    else {
+      // the block sum's gradient: every block receives dOut
+      const e = this.embDim;
+      const nb = this.nBlocks();
+      if (this.dX.length < n * nb * e) this.dX = new Float32Array(n * nb * e);
+      dX = this.dX;
+      for (let i = 0; i < n; i++)
+        for (let k = 0; k < nb; k++) dX.set(dOut.subarray(i * e, (i + 1) * e), (i * nb + k) * e);
+    }
     this.scatter(inp, dX);
     if (this.updater !== null) (this.grads as RowGrads).flush(this.updater);
   }
@@ -583,7 +701,7 @@ export class Tower implements TowerEncoder {
         }
         b += e;
       }
-      if (this.hist !== null && this.hist.pooling === "mean") {
+      if (this.hist !== null && this.hist.pooling === "mean" && !this.hist.frozen) {
         const { off, idx } = inp.hist;
         const len = off[i + 1] - off[i];
         for (let p = off[i]; p < off[i + 1]; p++) add(this.histOff + idx[p], dX, b, 1 / len);
@@ -610,7 +728,7 @@ export class Tower implements TowerEncoder {
   }
 
   parameters(): Float32Array[] {
-    return [this.emb, ...(this.mlp as Mlp).parameters()];
+    return [this.emb, ...(this.mlp?.parameters() ?? [])];
   }
 }
 

@@ -592,4 +592,67 @@ test('two-tower start "spectral": the towers begin at the spectral rows; save/lo
     /start must be "random" or "spectral"/,
   );
   assert.throws(() => twoTowerRecipe({ start: "spectral" }), /a start needs layers \[\] and embDim = dim/);
+  assert.throws(
+    () => twoTowerRecipe({ freezeHistory: true, pooling: "attention" }),
+    /a frozen history needs mean pooling/,
+  );
+});
+
+test("two-tower freezeHistory: trains from the spectral start and serves a user from her history", async () => {
+  const o = { dim: 6, embDim: 6, layers: [], userAttributes: [], itemAttributes: [], batchSize: 64 } as const;
+  const m = await new TwoTower({ ...o, start: "spectral", freezeHistory: true, epochs: 3 }).fit({
+    ...data,
+    test: null,
+  });
+  assert.ok(m.report !== null && m.report.history.every((h) => Number.isFinite(h.loss)));
+  assert.ok(m.report.history[2].loss < m.report.history[0].loss, "the loss falls");
+  // online, the tower pools the same frozen rows it was trained on: a known user's vector from her
+  // id and history equals the exported one
+  const h = historyCsr(data, data.users.size);
+  const u = 5;
+  const v = m.userVector({ id: u, history: h.indices.subarray(h.offsets[u], h.offsets[u + 1]) });
+  const e = m.embeddings().users.subarray(u * 6, u * 6 + 6);
+  for (let j = 0; j < 6; j++) assert.ok(Math.abs(v[j] - e[j]) < 1e-5);
+});
+
+test('two-tower negatives "global" and outputLayer false: shared uniform negatives only; towers of embedding rows alone', async () => {
+  const r = twoTowerRecipe({
+    negatives: "global",
+    nGlobal: 16,
+    layers: [],
+    embDim: 8,
+    dim: 8,
+    outputLayer: false,
+    itemAttributes: [],
+  });
+  assert.equal(r.negatives.shared, true);
+  assert.equal(r.negatives.inBatch, false);
+  const ctx = (nRows: number): EncoderContext => encoderContext(nRows, data);
+  r.query.prepare(ctx(data.users.size));
+  r.item.prepare(ctx(data.items.size));
+  // no dense layer: one parameter array (the embedding rows), and an item's vector is its id row
+  assert.equal(r.item.parameters().length, 1);
+  const v = new Float32Array(8);
+  r.item.forwardInto(Int32Array.of(3), 1, v);
+  assert.deepEqual(Array.from(v), Array.from(r.item.parameters()[0].subarray(3 * 8, 4 * 8)));
+  const m = await new TwoTower({
+    negatives: "global",
+    nGlobal: 16,
+    loss: "ccl",
+    layers: [],
+    embDim: 8,
+    dim: 8,
+    outputLayer: false,
+    epochs: 2,
+    batchSize: 64,
+  }).fit({ ...data, test: null });
+  assert.ok(m.report !== null && m.report.history.every((h) => Number.isFinite(h.loss)));
+  assert.throws(
+    () => twoTowerRecipe({ negatives: "hard" as "global" }),
+    /negatives must be "in-batch", "mixed" or "global"/,
+  );
+  assert.throws(
+    () => twoTowerRecipe({ outputLayer: false }),
+    /outputLayer false needs layers \[\] and embDim = dim/,
+  );
 });

@@ -57,6 +57,11 @@ export interface TwoTowerOptions extends TrainOptions {
   readonly embDim?: number;
   /** Hidden widths of both towers. Default [128]. */
   readonly layers?: readonly number[];
+  /**
+   * false: no dense layer — each tower's vector is the sum of its embedding blocks (needs layers []
+   * and embDim = dim; encoders/tower.ts). Default true.
+   */
+  readonly outputLayer?: boolean;
   readonly activation?: Activation;
   /** User-side attribute fields (default all). */
   readonly userAttributes?: readonly string[];
@@ -71,6 +76,13 @@ export interface TwoTowerOptions extends TrainOptions {
    * unordered item bags, so a short cut would keep arbitrary items, not the recent ones).
    */
   readonly maxHistory?: number;
+  /**
+   * Keep the user tower's history item rows at their start (with `start: "spectral"`, the
+   * graph's d_i^-1/2 v_i: pretrained item features); the tower still learns its id rows and the
+   * layer over the pooled history. Mean pooling; makes an epoch several times cheaper at large
+   * embDim (encoders/tower.ts `history.frozen`). Default false.
+   */
+  readonly freezeHistory?: boolean;
   /** Embed the user id (default true). */
   readonly userId?: boolean;
   /** Probability of zeroing the user-id block in training. Default 0. */
@@ -90,8 +102,11 @@ export interface TwoTowerOptions extends TrainOptions {
   readonly logQ?: boolean;
   /** Q of the in-batch part: "counts" (default) or "streaming" (Yi et al.). */
   readonly estimator?: "counts" | "streaming";
-  /** "in-batch" (default) or "mixed" (in-batch + `nGlobal` shared global negatives). */
-  readonly negatives?: "in-batch" | "mixed";
+  /**
+   * "in-batch" (default), "mixed" (in-batch + `nGlobal` shared global negatives) or "global"
+   * (the `nGlobal` shared global negatives alone, SimpleX's/MF-CCL's layout).
+   */
+  readonly negatives?: "in-batch" | "mixed" | "global";
   /** Global negatives per batch under "mixed". Default 1024. */
   readonly nGlobal?: number;
   /** b of the global negatives' popularity^b (0 = uniform, default). */
@@ -125,12 +140,14 @@ export const TWO_TOWER_MODEL_OPTIONS = [
   "dim",
   "embDim",
   "layers",
+  "outputLayer",
   "activation",
   "userAttributes",
   "itemAttributes",
   "pooling",
   "attentionQuery",
   "maxHistory",
+  "freezeHistory",
   "userId",
   "idDropout",
   "loss",
@@ -158,6 +175,7 @@ function towerOptions(o: TwoTowerOptions, which: "query" | "item", start?: Tower
     dim: o.dim ?? 64,
     embDim: o.embDim ?? 32,
     layers: o.layers ?? [128],
+    outputLayer: o.outputLayer,
     activation: o.activation,
     start,
   };
@@ -175,7 +193,12 @@ function towerOptions(o: TwoTowerOptions, which: "query" | "item", start?: Tower
     history:
       pooling === "none"
         ? false
-        : { pooling, query: o.attentionQuery ?? "profile", maxLen: o.maxHistory ?? 50 },
+        : {
+            pooling,
+            query: o.attentionQuery ?? "profile",
+            maxLen: o.maxHistory ?? 50,
+            frozen: o.freezeHistory ?? false,
+          },
   };
 }
 
@@ -210,24 +233,22 @@ export function twoTowerRecipe(o: TwoTowerOptions, data?: Dataset): Recipe {
   );
   const mode = o.negatives ?? "in-batch";
   assert(
-    mode === "in-batch" || mode === "mixed",
-    () => `two-tower: negatives must be "in-batch" or "mixed", got "${mode}"`,
+    mode === "in-batch" || mode === "mixed" || mode === "global",
+    () => `two-tower: negatives must be "in-batch", "mixed" or "global", got "${mode}"`,
   );
   const ib = { estimator: o.estimator ?? "counts" } as const;
   let sampler: negatives.NegativeSampler;
   if (o.hard !== undefined)
     sampler = negatives.hard({ easy: negatives.uniform({ count: 8 }), source: o.hard, ratio: 100 });
-  else if (mode === "mixed")
-    sampler = negatives.mixed({
-      global: negatives.popularity({
-        power: o.globalPower ?? 0,
-        smoothing: 1,
-        shared: true,
-        count: o.nGlobal ?? 1024,
-      }),
-      nGlobal: o.nGlobal ?? 1024,
-      inBatch: ib,
+  else if (mode !== "in-batch") {
+    const global = negatives.popularity({
+      power: o.globalPower ?? 0,
+      smoothing: 1,
+      shared: true,
+      count: o.nGlobal ?? 1024,
     });
+    sampler = mode === "global" ? global : negatives.mixed({ global, nGlobal: o.nGlobal ?? 1024, inBatch: ib });
+  }
   else sampler = negatives.inBatch(ib);
   const hits = (o.accidentalHits ?? true) ? [losses.transforms.accidentalHits()] : [];
   assert(
