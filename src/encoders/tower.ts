@@ -303,7 +303,9 @@ export class Tower implements TowerEncoder {
     this.emb = new Float32Array(rows * e);
     const s = this.o.initScale ?? 0.05;
     for (let k = 0; k < this.emb.length; k++) this.emb[k] = s * rng.normal();
-    this.mlp = this.dense ? new Mlp(blocks * e, [...this.layers, this.dim], this.o.activation ?? "relu") : null;
+    this.mlp = this.dense
+      ? new Mlp(blocks * e, [...this.layers, this.dim], this.o.activation ?? "relu")
+      : null;
     this.mlp?.init(rng);
     this.grads = new RowGrads(Math.max(1, rows), e);
     if (opt !== null) {

@@ -604,7 +604,7 @@ test("two-tower freezeHistory: trains from the spectral start and serves a user 
     ...data,
     test: null,
   });
-  assert.ok(m.report !== null && m.report.history.every((h) => Number.isFinite(h.loss)));
+  assert.ok(m.report?.history.every((h) => Number.isFinite(h.loss)));
   assert.ok(m.report.history[2].loss < m.report.history[0].loss, "the loss falls");
   // online, the tower pools the same frozen rows it was trained on: a known user's vector from her
   // id and history equals the exported one
@@ -646,7 +646,7 @@ test('two-tower negatives "global" and outputLayer false: shared uniform negativ
     epochs: 2,
     batchSize: 64,
   }).fit({ ...data, test: null });
-  assert.ok(m.report !== null && m.report.history.every((h) => Number.isFinite(h.loss)));
+  assert.ok(m.report?.history.every((h) => Number.isFinite(h.loss)));
   assert.throws(
     () => twoTowerRecipe({ negatives: "hard" as "global" }),
     /negatives must be "in-batch", "mixed" or "global"/,

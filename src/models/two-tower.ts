@@ -247,9 +247,9 @@ export function twoTowerRecipe(o: TwoTowerOptions, data?: Dataset): Recipe {
       shared: true,
       count: o.nGlobal ?? 1024,
     });
-    sampler = mode === "global" ? global : negatives.mixed({ global, nGlobal: o.nGlobal ?? 1024, inBatch: ib });
-  }
-  else sampler = negatives.inBatch(ib);
+    sampler =
+      mode === "global" ? global : negatives.mixed({ global, nGlobal: o.nGlobal ?? 1024, inBatch: ib });
+  } else sampler = negatives.inBatch(ib);
   const hits = (o.accidentalHits ?? true) ? [losses.transforms.accidentalHits()] : [];
   assert(
     o.loss === undefined || o.loss === "softmax" || o.loss === "ccl",
