@@ -7,8 +7,13 @@ export { lightGcn } from "./lightgcn.ts";
 export { multiBiSage } from "./multibisage.ts";
 export { graphSage, pinSage } from "./pinsage.ts";
 export { RowGrads } from "./row-grads.ts";
-export { type SpectralStartOptions, spectralStart, type TableStart } from "./spectral-init.ts";
-export { tower } from "./tower.ts";
+export {
+  type SpectralSide,
+  type SpectralStartOptions,
+  spectralStart,
+  type TableStart,
+} from "./spectral-init.ts";
+export { type TowerHistoryOptions, type TowerOptions, type TowerStart, tower } from "./tower.ts";
 export type {
   Encoder,
   EncoderContext,

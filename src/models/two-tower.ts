@@ -15,6 +15,11 @@
  * each item scored by the sum of those users' similarities (negative similarities count 0).
  * A u2u model has no item vectors, so it offers no `embeddings`/`similarItems`/cold-start vector:
  * evaluation and the service go through `recommend`/`recommendFromItems`.
+ *
+ * Linear towers can start from the graph instead of noise (`start: "spectral"`: GF-CF's low-pass
+ * factorisation in the id and history rows), keep the history rows there as pretrained features
+ * (`freezeHistory`) and drop the dense layer (`outputLayer: false`) — the cheap 256-d recipe
+ * behind the Gowalla figure in BENCHMARKS.md.
  */
 
 import { userItemCsr } from "../data/matrix.ts";
