@@ -111,6 +111,15 @@ interface RowsCsr {
   idx: Int32Array;
 }
 
+/** One batch's gathered inputs; `rows`: the entity rows, when a frozen history pools from window sums. */
+interface BatchInputs {
+  n: number;
+  id: Int32Array;
+  fields: RowsCsr[];
+  hist: RowsCsr;
+  rows?: Int32Array | null;
+}
+
 const CHUNK = 2048;
 
 export class Tower implements TowerEncoder {
@@ -143,13 +152,7 @@ export class Tower implements TowerEncoder {
   private training = false;
   // cached batch
   private x = new Float32Array(0);
-  private inp: {
-    n: number;
-    id: Int32Array;
-    fields: RowsCsr[];
-    hist: RowsCsr;
-    rows?: Int32Array | null;
-  } | null = null;
+  private inp: BatchInputs | null = null;
   private att = new Float32Array(0);
   private qv = new Float32Array(0);
 
@@ -405,7 +408,7 @@ export class Tower implements TowerEncoder {
     );
   }
 
-  private inputsOf(ids: Int32Array, n: number) {
+  private inputsOf(ids: Int32Array, n: number): BatchInputs {
     const rng = this.rng as Rng;
     const id = new Int32Array(n);
     for (let i = 0; i < n; i++) {
@@ -457,10 +460,7 @@ export class Tower implements TowerEncoder {
     return { n, id, fields, hist: { off: hOff, idx: hIdx }, rows: this.windowSums === null ? null : ids };
   }
 
-  private run(
-    inp: { n: number; id: Int32Array; fields: RowsCsr[]; hist: RowsCsr; rows?: Int32Array | null },
-    out: Float32Array,
-  ): void {
+  private run(inp: BatchInputs, out: Float32Array): void {
     const { n } = inp;
     const e = this.embDim;
     const W = this.nBlocks() * e;
@@ -632,10 +632,7 @@ export class Tower implements TowerEncoder {
   }
 
   /** The gradient w.r.t. every embedding row, into rows of `g` (tests): accumulates, no update. */
-  private scatter(
-    inp: { n: number; id: Int32Array; fields: RowsCsr[]; hist: RowsCsr },
-    dX: Float32Array,
-  ): void {
+  private scatter(inp: BatchInputs, dX: Float32Array): void {
     const g = this.grads as RowGrads;
     const e = this.embDim;
     const W = this.nBlocks() * e;
