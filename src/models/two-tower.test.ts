@@ -648,6 +648,15 @@ test('two-tower negatives "global" and outputLayer false: shared uniform negativ
     batchSize: 64,
   }).fit({ ...data, test: null });
   assert.ok(m.report?.history.every((h) => Number.isFinite(h.loss)));
+  const dir = await mkdtemp(join(tmpdir(), "rk-two-tower-"));
+  try {
+    await m.save(dir);
+    const l = await TwoTower.load(dir);
+    assert.deepEqual(l.embeddings().items, m.embeddings().items);
+    assert.deepEqual(l.userVector({ history: [1, 2] }), m.userVector({ history: [1, 2] }));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
   assert.throws(
     () => twoTowerRecipe({ negatives: "hard" as "global" }),
     /negatives must be "in-batch", "mixed" or "global"/,
