@@ -112,7 +112,7 @@ export interface TwoTowerOptions extends TrainOptions {
    * (the `nGlobal` shared global negatives alone, SimpleX's/MF-CCL's layout).
    */
   readonly negatives?: "in-batch" | "mixed" | "global";
-  /** Global negatives per batch under "mixed". Default 1024. */
+  /** Global negatives per batch under "mixed" and "global". Default 1024. */
   readonly nGlobal?: number;
   /** b of the global negatives' popularity^b (0 = uniform, default). */
   readonly globalPower?: number;
@@ -129,8 +129,9 @@ export interface TwoTowerOptions extends TrainOptions {
   /**
    * "random" (default) or "spectral" (u2i, linear towers with embDim = dim): the user-id, history
    * and item-id rows start at the graph's low-pass factorisation (encoders/spectral-init.ts) and
-   * each tower's output layer at the sum of its blocks, so training starts from GF-CF's ideal
-   * low-pass scores instead of noise.
+   * each tower's output layer at the sum of its blocks, so training starts from the graph's
+   * smooth directions instead of noise (a cosine model drops the items' d_i^1/2 norms; `score:
+   * "dot"` keeps them).
    */
   readonly start?: "random" | "spectral";
   /** u2u: similar users whose items `recommend` scores (U2U2I). Default 50. */
