@@ -256,7 +256,7 @@ registerModel("mf-softmax", {
 
 registerModel("two-tower", {
   summary:
-    "two-tower DNN retrieval: user tower (id, attributes, history mean/attention) · item tower, in-batch/mixed softmax, τ, −log Q (spec §5.5); scenario u2i/i2i/u2u (u2u: similar users → their items)",
+    "two-tower DNN retrieval: user tower (id, attributes, history mean/attention) · item tower, in-batch/mixed/global negatives, softmax with τ and −log Q or CCL, optional spectral start (spec §5.5); scenario u2i/i2i/u2u (u2u: similar users → their items)",
   options: [
     ...TWO_TOWER_MODEL_OPTIONS,
     "epochs",
