@@ -5,9 +5,7 @@ import { evaluateEmbeddings } from "../src/eval/evaluate.ts";
 import type { Csr } from "../src/math/csr.ts";
 import { PopularityPrior } from "../src/recall/popularity-prior.ts";
 import type { Embeddings, Recommender } from "../src/recommender.ts";
-import { type ModelSpec, selectPopularityPriorInWorker } from "../src/registry.ts";
-import type { Dataset } from "../src/types.ts";
-import { defaultWorkers } from "../src/workers.ts";
+import { type ModelSpec, withPopularityPrior } from "../src/registry.ts";
 
 /** Peak resident set size of this process so far, in MB. */
 export function peakRssMB(): number {
@@ -77,22 +75,19 @@ export function cpuSeconds(): number {
 }
 
 /**
- * `inner` served with `--prior β|auto` (recall/popularity-prior.ts), or `inner` itself when the flag
- * is absent. "auto" chooses β on a validation slice of the training data (one more fit of
- * `make()`, the test split unread) — in a worker thread beside the final fit when a second core
- * exists, as `createModel(…, { popularityPrior: "auto" })` does, so the fit's wall time covers both.
+ * `inner` served with `--prior β|auto`, or `inner` itself when the flag is absent — the registry's
+ * `withPopularityPrior`, so "auto" chooses β on a validation slice of the training data (one more
+ * fit of `make()`, the test split unread) in a worker thread beside the final fit, as
+ * `createModel(…, { popularityPrior: "auto" })` does; the fit's wall time then covers both.
+ * `inner` may carry bench callbacks (per-epoch test scores): the worker rebuilds `spec` without them.
  */
 export function withPrior<M extends Recommender>(
   inner: M,
   prior: number | "auto" | null,
   spec: ModelSpec,
   make: () => Recommender,
-): { model: M | PopularityPrior; remote: boolean } {
-  if (prior === null) return { model: inner, remote: false };
-  if (typeof prior === "number") return { model: new PopularityPrior(inner, prior), remote: false };
-  const remote = defaultWorkers() > 1;
-  const elsewhere = remote ? (d: Dataset) => selectPopularityPriorInWorker(spec, d) : undefined;
-  return { model: new PopularityPrior(inner, "auto", make, elsewhere), remote };
+): M | PopularityPrior {
+  return prior === null ? inner : withPopularityPrior(inner, prior, spec, make);
 }
 
 /** What a result line reports about the prior: the chosen β's validation table and the scores without it. */
@@ -106,6 +101,7 @@ export async function priorExtras(
   const out: Record<string, unknown> = {};
   if (m.selection !== null) {
     out.priorSelection = m.selection.table;
+    out.priorSelectionInWorker = m.selectedInWorker;
     log(
       `popularity prior β = ${m.selection.beta} chosen on validation (${m.selection.table.map((r) => `${r.beta}: ${r.recall.toFixed(4)}`).join(", ")})`,
     );

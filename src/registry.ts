@@ -85,14 +85,21 @@ export function createModel(name: string, options: Record<string, unknown> = {})
   }
   const model = e.create(own);
   if (popularityPrior === undefined) return model;
-  if (popularityPrior === "auto")
-    return new PopularityPrior(
-      model,
-      "auto",
-      () => e.create(own),
-      (data) => trySelectInWorker({ model: name, options: own }, data),
-    );
-  return new PopularityPrior(model, checkPrior(popularityPrior, `model "${name}"`));
+  return withPopularityPrior(model, popularityPrior, { model: name, options: own }, () => e.create(own));
+}
+
+/**
+ * `model` served with a popularity prior β (recall/popularity-prior.ts). "auto" chooses β on a
+ * validation fit of `make()`, in a worker thread that rebuilds `spec` by name when it can.
+ */
+export function withPopularityPrior(
+  model: Recommender,
+  beta: unknown,
+  spec: ModelSpec,
+  make: () => Recommender,
+): PopularityPrior {
+  if (beta !== "auto") return new PopularityPrior(model, checkPrior(beta, `model "${spec.model}"`));
+  return new PopularityPrior(model, "auto", make, (data) => trySelectInWorker(spec, data));
 }
 
 /** A registry model: its name and plain (structured-cloneable) options. */

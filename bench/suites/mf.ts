@@ -256,7 +256,7 @@ async function runSoftmax(
       }
     },
   });
-  const { model: m, remote } = withPrior(
+  const m = withPrior(
     inner,
     prior,
     { model: "mf-softmax", options: { ...o } as Record<string, unknown> },
@@ -269,9 +269,7 @@ async function runSoftmax(
   const fitCpuSeconds = Math.round(cpuSeconds() - cpuStart);
   const priorInfo = await priorExtras(m, s.train, s.test, (t) => ctx.log(`${name}: ${t}`));
   const selection =
-    m instanceof PopularityPrior && m.selection !== null
-      ? { priorSelectionInWorker: remote, fitWallSeconds, fitCpuSeconds }
-      : {};
+    m instanceof PopularityPrior && m.selection !== null ? { fitWallSeconds, fitCpuSeconds } : {};
   await report(
     ctx,
     s,

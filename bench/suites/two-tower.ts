@@ -230,7 +230,7 @@ async function runGowalla(ctx: BenchContext, speedOnly: boolean): Promise<void> 
     },
   });
   // `--prior β|auto`: served with a popularity prior (bench/util.ts withPrior)
-  const { model: m, remote } = withPrior(
+  const m = withPrior(
     inner,
     speedOnly ? null : priorArg(ctx.args),
     { model: "two-tower", options: { ...options } as Record<string, unknown> },
@@ -254,7 +254,6 @@ async function runGowalla(ctx: BenchContext, speedOnly: boolean): Promise<void> 
       path: inner.report?.path,
       loadavg: loadavg(),
       ...prior,
-      ...(m === inner ? {} : { priorSelectionInWorker: remote }),
     },
   });
 }

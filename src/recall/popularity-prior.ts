@@ -89,6 +89,8 @@ export class PopularityPrior implements Recommender {
   readonly kind: string;
   /** The validation table behind an "auto" β (null when β was given). */
   selection: PriorSelection | null = null;
+  /** Whether that selection ran in a worker thread beside the final fit. */
+  selectedInWorker = false;
   /** Present when the inner model has it (FM, two-tower): its cold-start query · 1. */
   readonly userVectorFromFeatures?: NonNullable<Recommender["userVectorFromFeatures"]>;
   private b: number;
@@ -134,6 +136,7 @@ export class PopularityPrior implements Recommender {
       // The validation fit that picks β and the final fit are independent: with a spare core and
       // a model the worker can rebuild by name, they run side by side (same β either way).
       const selecting = defaultWorkers() > 1 ? (this.selectElsewhere?.(data) ?? null) : null;
+      this.selectedInWorker = selecting !== null;
       if (selecting !== null) {
         try {
           await this.inner.fit(data);
